@@ -24,6 +24,7 @@
 #include "backend/names/scratch.h"
 
 #define GLOB_ERR_LEN 256
+#define NODE_INITIAL_CAP 8 /* children; doubles as needed */
 #define MS_PER_S 1000ull
 #define MS_PER_M (60 * MS_PER_S)
 #define MS_PER_H (60 * MS_PER_M)
@@ -99,7 +100,7 @@ static void node_free(struct node *nd)
 static int node_append(struct node *parent, struct node *child)
 {
 	if (parent->n == parent->cap) {
-		size_t cap = parent->cap ? parent->cap * 2 : 8;
+		size_t cap = parent->cap ? parent->cap * 2 : NODE_INITIAL_CAP;
 		struct node **items = realloc(parent->items, cap * sizeof(*items));
 		if (!items)
 			return -ENOMEM;
