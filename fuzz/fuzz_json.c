@@ -1,0 +1,11 @@
+/*
+ * fuzz_json.c — libFuzzer target for the JSON front end.
+ */
+#include "fuzz/fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	return fuzz_one(CFGFS_FORMAT_JSON, data, size);
+}
