@@ -1,0 +1,28 @@
+/*
+ * reserved.h — names cfgfs keeps for itself inside SOURCE and the store.
+ *
+ * Every name starting with CFGFS_RESERVED_PREFIX is invisible through the
+ * mount and cannot be created there: staging files of saves in flight live in
+ * SOURCE under CFGFS_STAGE_PREFIX, and every stored directory holds a meta
+ * blob (meta.h). Pure functions.
+ */
+#ifndef CFGFS_RESERVED_H
+#define CFGFS_RESERVED_H
+
+#include <stdbool.h>
+#include <string.h>
+
+#define CFGFS_RESERVED_PREFIX ".cfgfs-"
+#define CFGFS_STAGE_PREFIX ".cfgfs-stage."
+
+static inline bool cfgfs_reserved_name(const char *name)
+{
+	return strncmp(name, CFGFS_RESERVED_PREFIX, sizeof(CFGFS_RESERVED_PREFIX) - 1) == 0;
+}
+
+static inline bool cfgfs_stage_name(const char *name)
+{
+	return strncmp(name, CFGFS_STAGE_PREFIX, sizeof(CFGFS_STAGE_PREFIX) - 1) == 0;
+}
+
+#endif

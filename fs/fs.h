@@ -1,0 +1,177 @@
+/*
+ * fs.h — the FUSE side of a mount: one context handed to libfuse as
+ * userdata, the node (inode) table, and open handles.
+ *
+ * Knows FUSE and nothing about git: every change to the live tree is a call
+ * into backend/live.h with tree paths. Nodes are named entries (a parent and
+ * a name), so a node's tree path is always current after renames; the
+ * kernel's inode number for a node is its address. A node is freed when the
+ * kernel has forgotten it and no handle holds it.
+ *
+ * Lock order: handle->lock, then fs->tree_lock; fs->tree_lock is never held
+ * while calling into backend/ or sending a notification to the kernel.
+ */
+#ifndef CFGFS_FS_H
+#define CFGFS_FS_H
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "backend/live.h"
+#include "backend/log.h"
+
+#define FS_ENTRY_TIMEOUT 86400.0 /* every change passes through us */
+#define FS_ATTR_TIMEOUT 86400.0
+#define FS_CTL_ATTR_TIMEOUT 0.0 /* control files change on their own */
+#define FS_HASH_BUCKETS 4096
+#define FS_MAX_OWNERS 8
+
+#define FS_CTL_DIR ".cfgfs"
+#define FS_HISTORY_DIR ".history"
+
+enum node_kind {
+	NODE_LIVE,     /* under the mount root: SOURCE */
+	NODE_REJECTED, /* under .cfgfs/rejected: the refused-content tree */
+	NODE_CTL,      /* a fixed control file or directory */
+};
+
+enum ctl_id { CTL_NONE, CTL_DIR, CTL_ERRORS, CTL_STATUS, CTL_REJECTED };
+
+struct handle;
+
+struct node {
+	struct node *parent; /* NULL for the root and subtree roots */
+	char *name;
+	enum node_kind kind;
+	enum ctl_id ctl;
+	uint64_t nlookup; /* kernel references; guarded by tree_lock */
+	unsigned opens;   /* handles holding this node */
+	bool attached;    /* reachable by (parent, name) in the hash */
+	bool permanent;   /* root and control nodes: never freed */
+	bool pending;     /* created, nothing committed yet: no SOURCE file of ours */
+	mode_t pending_mode;
+	uid_t pending_uid;
+	gid_t pending_gid;
+	struct handle *writers; /* handles with staging; guarded by tree_lock */
+	struct node *hnext;
+};
+
+struct handle {
+	pthread_mutex_t lock; /* serializes staging, save and release */
+	struct node *node;
+	int fd;                  /* live file (reads, copy source), or a scratch file */
+	struct cfgfs_stage stage; /* fd -1 when none */
+	int flags;
+	bool scratch;   /* passthrough, never committed */
+	bool dirty;     /* staged bytes not committed */
+	bool any_owner; /* a write without a lock owner: any FLUSH commits */
+	uint64_t owners[FS_MAX_OWNERS];
+	unsigned nowners;
+	struct handle *wnext;
+	char *buf; /* control file snapshot */
+	size_t len;
+};
+
+struct dir_entry {
+	char *name;
+	unsigned char type;
+};
+
+struct dir_handle {
+	struct dir_entry *v;
+	size_t n;
+};
+
+struct cfgfs_fs {
+	struct fuse_session *se;
+	struct cfgfs_live *live;
+	struct cfgfs_log *log;
+	pthread_mutex_t tree_lock; /* nodes, hash, lookup counts, writer lists */
+	struct node root;
+	struct node ctl_dir, ctl_errors, ctl_status, ctl_rejected;
+	struct node *hash[FS_HASH_BUCKETS];
+};
+
+/* inode.c */
+int fs_init(struct cfgfs_fs *fs, struct cfgfs_live *live, struct cfgfs_log *log);
+void fs_destroy(struct cfgfs_fs *fs);
+struct node *fs_node(struct cfgfs_fs *fs, fuse_ino_t ino);
+fuse_ino_t fs_ino(struct cfgfs_fs *fs, struct node *n);
+/* The attached child NAME of PARENT or NULL; tree_lock held. */
+struct node *fs_child(struct cfgfs_fs *fs, struct node *parent, const char *name);
+/* Find or make the child and take one lookup reference. */
+struct node *fs_child_ref(struct cfgfs_fs *fs, struct node *parent, const char *name,
+			  enum node_kind kind);
+void fs_detach(struct cfgfs_fs *fs, struct node *n);
+void fs_detach_locked(struct cfgfs_fs *fs, struct node *n);
+void fs_move(struct cfgfs_fs *fs, struct node *n, struct node *newparent, const char *newname);
+void fs_forget(struct cfgfs_fs *fs, struct node *n, uint64_t count);
+void fs_unref_open(struct cfgfs_fs *fs, struct node *n);
+/* malloc'd path of N below its subtree root ("" for the root). NULL: ENOMEM. */
+char *fs_path(struct cfgfs_fs *fs, struct node *n);
+char *fs_child_path(struct cfgfs_fs *fs, struct node *parent, const char *name);
+int fs_rootfd(struct cfgfs_fs *fs, const struct node *n);
+void fs_who(fuse_req_t req, struct cfgfs_who *who);
+
+/* attr.c */
+int fs_stat(struct cfgfs_fs *fs, struct node *n, struct handle *h, struct stat *st);
+void fs_entry(struct cfgfs_fs *fs, struct node *n, const struct stat *st,
+	      struct fuse_entry_param *e);
+/* Look up NAME in PARENT: 0 and *out referenced, or -errno. */
+int fs_do_lookup(struct cfgfs_fs *fs, struct node *parent, const char *name,
+		 struct fuse_entry_param *e);
+void fs_inval_inode(struct cfgfs_fs *fs, struct node *n);
+void fs_inval_entry(struct cfgfs_fs *fs, struct node *parent, const char *name);
+
+/* ctl.c */
+int fs_ctl_lookup(struct cfgfs_fs *fs, struct node *parent, const char *name, struct node **out);
+int fs_ctl_stat(struct cfgfs_fs *fs, struct node *n, struct stat *st);
+int fs_ctl_open(struct cfgfs_fs *fs, struct node *n, struct handle *h);
+int fs_ctl_list(struct cfgfs_fs *fs, struct node *n, struct dir_handle *d);
+
+/* file_ops.c */
+void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		  struct fuse_file_info *fi);
+void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		struct fuse_file_info *fi);
+void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		 struct fuse_file_info *fi);
+void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+/* Stage/truncate helpers shared with setattr. */
+int fs_handle_stage(struct cfgfs_fs *fs, struct handle *h, bool empty);
+int fs_save_handle(struct cfgfs_fs *fs, struct handle *h, const struct cfgfs_who *who);
+
+/* dir_ops.c */
+void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		   struct fuse_file_info *fi);
+void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi);
+void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		  const char *newname, unsigned int flags);
+void fs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
+void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
+
+/* attr.c ops */
+void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void fs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets);
+void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		   struct fuse_file_info *fi);
+void fs_op_readlink(fuse_req_t req, fuse_ino_t ino);
+void fs_op_statfs(fuse_req_t req, fuse_ino_t ino);
+
+#endif

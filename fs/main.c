@@ -1,0 +1,159 @@
+/*
+ * main.c — the cfgfs command: `cfgfs check ...`, --help, --version, and the
+ * mount itself. Order matters: the policy is loaded and SOURCE reconciled
+ * with the store before the mount exists, so a bad argument never mounts
+ * anything and the first request already sees a tree equal to HEAD.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend/live.h"
+#include "backend/log.h"
+#include "backend/store.h"
+#include "fs/fs.h"
+#include "fs/ops.h"
+#include "mountopts/check.h"
+#include "mountopts/cmdline.h"
+#include "mountopts/policy.h"
+
+#define MAIN_MAX_THREADS 64
+#define MAIN_ERR_MAX 1024
+
+static int build_fuse_args(struct fuse_args *args, const struct cfgfs_config *cfg,
+			   const char *argv0)
+{
+	char *base = NULL;
+	const char *fsname = strchr(cfg->source, ',') ? "cfgfs" : cfg->source;
+	if (asprintf(&base, "default_permissions,subtype=cfgfs,fsname=%s", fsname) < 0)
+		return -ENOMEM;
+	int rc = 0;
+	if (fuse_opt_add_arg(args, argv0) < 0 || fuse_opt_add_arg(args, "-o") < 0 ||
+	    fuse_opt_add_arg(args, base) < 0)
+		rc = -ENOMEM;
+	if (rc == 0 && cfg->debug && fuse_opt_add_arg(args, "-odebug") < 0)
+		rc = -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < cfg->n_fuse_opts; i++)
+		if (fuse_opt_add_arg(args, "-o") < 0 ||
+		    fuse_opt_add_arg(args, cfg->fuse_opts[i]) < 0)
+			rc = -ENOMEM;
+	free(base);
+	return rc;
+}
+
+static int serve(struct cfgfs_config *cfg, struct cfgfs_policy *policy, const char *argv0)
+{
+	char err[MAIN_ERR_MAX] = "";
+	struct cfgfs_log log;
+	struct cfgfs_live *live = NULL;
+	struct cfgfs_fs fs;
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_session *se = NULL;
+	struct fuse_loop_config *loop = NULL;
+	bool fs_ready = false, mounted = false, handlers = false;
+	int status = 1;
+
+	if (cfgfs_log_init(&log, cfg->log_format == CFGFS_LOG_JSON, !cfg->foreground) < 0) {
+		fprintf(stderr, "cfgfs: cannot start logging\n");
+		return 1;
+	}
+	if (cfgfs_store_global_init(cfg->fsync) < 0) {
+		fprintf(stderr, "cfgfs: cannot initialise libgit2\n");
+		goto out;
+	}
+	if (cfgfs_live_open(&live, cfg, policy, &log, err, sizeof(err)) < 0) {
+		fprintf(stderr, "cfgfs: %s\n", err[0] ? err : "cannot open the tree");
+		goto out;
+	}
+	if (fs_init(&fs, live, &log) < 0)
+		goto out;
+	fs_ready = true;
+	if (build_fuse_args(&args, cfg, argv0) < 0)
+		goto out;
+	se = fuse_session_new(&args, &cfgfs_fs_ops, sizeof(cfgfs_fs_ops), &fs);
+	if (!se) {
+		status = 2; /* libfuse printed which option it refused */
+		goto out;
+	}
+	fs.se = se;
+	if (fuse_set_signal_handlers(se) < 0)
+		goto out;
+	handlers = true;
+	if (fuse_session_mount(se, cfg->mountpoint) < 0) {
+		fprintf(stderr, "cfgfs: cannot mount on %s\n", cfg->mountpoint);
+		goto out;
+	}
+	mounted = true;
+	if (fuse_daemonize(cfg->foreground) < 0)
+		goto out;
+	if (cfgfs_live_start(live) < 0)
+		goto out;
+	struct cfgfs_live_stats st;
+	cfgfs_live_stats(live, &st);
+	char head[32];
+	snprintf(head, sizeof(head), "%llu", (unsigned long long)st.head.number);
+	cfgfs_log(&log, CFGFS_INFO, "mount", "source", cfg->source, "mountpoint", cfg->mountpoint,
+		  "gitdir", cfg->gitdir, "head", head, NULL);
+	loop = fuse_loop_cfg_create();
+	if (!loop)
+		goto out;
+	fuse_loop_cfg_set_max_threads(loop, MAIN_MAX_THREADS);
+	fuse_loop_cfg_set_clone_fd(loop, 0);
+	status = fuse_session_loop_mt(se, loop) == 0 ? 0 : 1;
+	cfgfs_log(&log, CFGFS_INFO, "unmount", "mountpoint", cfg->mountpoint, NULL);
+out:
+	if (loop)
+		fuse_loop_cfg_destroy(loop);
+	if (mounted)
+		fuse_session_unmount(se);
+	if (handlers)
+		fuse_remove_signal_handlers(se);
+	if (se)
+		fuse_session_destroy(se);
+	fuse_opt_free_args(&args);
+	/* commits every delete still settling: an unmount loses nothing */
+	cfgfs_live_close(live);
+	if (fs_ready)
+		fs_destroy(&fs);
+	cfgfs_store_global_shutdown();
+	cfgfs_log_destroy(&log);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "check") == 0)
+		return cfgfs_check_main(argc - 1, argv + 1);
+	struct cfgfs_config cfg;
+	char err[MAIN_ERR_MAX];
+	if (cfgfs_cmdline_parse(&cfg, argc, argv, err, sizeof(err)) < 0) {
+		fprintf(stderr, "cfgfs: %s\n", err);
+		return 2;
+	}
+	if (cfg.cmd == CFGFS_CMD_HELP) {
+		cfgfs_cmdline_usage("cfgfs");
+		return 0;
+	}
+	if (cfg.cmd == CFGFS_CMD_VERSION) {
+		printf("cfgfs %s (libfuse %d)\n", CFGFS_VERSION, fuse_version());
+		return 0;
+	}
+	struct cfgfs_policy *policy = NULL;
+	if (cfg.policy) {
+		if (cfgfs_policy_load(&policy, cfg.policy, err, sizeof(err)) < 0) {
+			fprintf(stderr, "cfgfs: %s\n", err);
+			cfgfs_cmdline_free(&cfg);
+			return 2;
+		}
+	} else if (!(policy = cfgfs_policy_default())) {
+		fprintf(stderr, "cfgfs: out of memory\n");
+		cfgfs_cmdline_free(&cfg);
+		return 1;
+	}
+	int status = serve(&cfg, policy, argv[0]);
+	cfgfs_policy_free(policy);
+	cfgfs_cmdline_free(&cfg);
+	return status;
+}
