@@ -1,7 +1,8 @@
 """`cfgfs check`: the real-world corpus passes, bad documents are reported
 as FILE:LINE:COL: message, and the exit codes follow SPEC.md.
 
-The binary comes from $CFGFS_BIN (default: build/cfgfs under the repo root).
+The binary comes from $CFGFS_BIN, else build/cfgfs under the repo root (or
+build/fs/cfgfs, where meson puts it today).
 Run with /usr/bin/python3 -m pytest tests/test_check_cli.py
 """
 import os
@@ -19,7 +20,12 @@ FAST_SECONDS = 1.0
 
 
 def cfgfs_bin():
-    path = Path(os.environ.get('CFGFS_BIN', REPO / 'build' / 'cfgfs'))
+    env = os.environ.get('CFGFS_BIN')
+    if env:
+        path = Path(env)
+    else:
+        candidates = [REPO / 'build' / 'cfgfs', REPO / 'build' / 'fs' / 'cfgfs']
+        path = next((c for c in candidates if c.is_file()), candidates[0])
     if not path.is_absolute():
         path = REPO / path
     if not path.exists():
