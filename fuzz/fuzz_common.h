@@ -46,9 +46,9 @@ static size_t fuzz_walk(const struct cfgfs_node *n, unsigned depth)
 static int fuzz_one(enum cfgfs_format fmt, const uint8_t *data, size_t size)
 {
 	const struct cfgfs_limits lim = {
-		.max_size = FUZZ_MAX_SIZE,
-		.max_depth = FUZZ_MAX_DEPTH,
-		.max_nodes = FUZZ_MAX_NODES,
+	    .max_size = FUZZ_MAX_SIZE,
+	    .max_depth = FUZZ_MAX_DEPTH,
+	    .max_nodes = FUZZ_MAX_NODES,
 	};
 	struct cfgfs_doc *doc = NULL;
 	struct cfgfs_diag d;

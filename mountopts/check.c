@@ -142,7 +142,7 @@ static int read_input(char **out, size_t *out_len, const char *path, size_t cap)
 
 /* Checks one file; returns true when it passed. *IO_FAILED on a print error. */
 static bool check_one(const char *file, const char *as, const struct cfgfs_limits *lim,
-		      bool *io_failed)
+                      bool *io_failed)
 {
 	enum cfgfs_format fmt = cfgfs_format_from_name(as != NULL ? as : file);
 	struct cfgfs_diag diag;
@@ -158,8 +158,8 @@ static bool check_one(const char *file, const char *as, const struct cfgfs_limit
 		goto cleanup;
 	}
 	if (len > lim->max_size && (fmt == CFGFS_FORMAT_NONE || fmt == CFGFS_FORMAT_TEXT)) {
-		printed = printf("%s: file is larger than the limit of %zu bytes\n", file,
-				 lim->max_size);
+		printed =
+		    printf("%s: file is larger than the limit of %zu bytes\n", file, lim->max_size);
 		goto cleanup;
 	}
 	rc = cfgfs_validate(&diag, fmt, buf, len, lim);
@@ -167,8 +167,7 @@ static bool check_one(const char *file, const char *as, const struct cfgfs_limit
 		ok = true;
 	} else if (rc == -EINVAL || rc == -EFBIG) {
 		if (diag.line > 0)
-			printed = printf("%s:%u:%u: %s\n", file, diag.line, diag.col,
-					 diag.message);
+			printed = printf("%s:%u:%u: %s\n", file, diag.line, diag.col, diag.message);
 		else
 			printed = printf("%s: %s\n", file, diag.message);
 	} else {
@@ -198,7 +197,7 @@ int cfgfs_check_main(int argc, char **argv)
 	status = all_ok ? CFGFS_CHECK_EXIT_OK : CFGFS_CHECK_EXIT_PROBLEM;
 	if (fflush(stdout) != 0 || io_failed) {
 		(void)fprintf(stderr, "cfgfs check: cannot write the report: %s\n",
-			      strerror(errno));
+		              strerror(errno));
 		status = CFGFS_CHECK_EXIT_USAGE;
 	}
 

@@ -177,8 +177,8 @@ void cfgfs_keyset_fini(struct cfgfs_keyset *set)
 }
 
 static struct cfgfs_keyset_slot *keyset_probe(struct cfgfs_keyset_slot *slots, size_t cap,
-					      uint64_t seed, uint64_t hash, const void *key,
-					      cfgfs_keyset_eq_fn eq)
+                                              uint64_t seed, uint64_t hash, const void *key,
+                                              cfgfs_keyset_eq_fn eq)
 {
 	size_t mask = cap - 1;
 	size_t i = (size_t)hash_mix(hash ^ seed) & mask;
@@ -218,7 +218,7 @@ static int keyset_grow(struct cfgfs_keyset *set)
 }
 
 int cfgfs_keyset_slot(void ***out, struct cfgfs_keyset *set, uint64_t hash, const void *key,
-		      cfgfs_keyset_eq_fn eq)
+                      cfgfs_keyset_eq_fn eq)
 {
 	struct cfgfs_keyset_slot *s;
 	int rc;
@@ -241,7 +241,7 @@ int cfgfs_keyset_slot(void ***out, struct cfgfs_keyset *set, uint64_t hash, cons
 }
 
 void **cfgfs_keyset_find(struct cfgfs_keyset *set, uint64_t hash, const void *key,
-			 cfgfs_keyset_eq_fn eq)
+                         cfgfs_keyset_eq_fn eq)
 {
 	struct cfgfs_keyset_slot *s;
 
@@ -332,11 +332,10 @@ static bool all_digits(const char *s, int base)
 	if (*s == '\0')
 		return false;
 	for (; *s != '\0'; s++) {
-		bool ok = base == 8 ? (*s >= '0' && *s <= '7')
-		                    : base == 16 ? (*s >= '0' && *s <= '9') ||
-		                                       (*s >= 'a' && *s <= 'f') ||
-		                                       (*s >= 'A' && *s <= 'F')
-		                                 : (*s >= '0' && *s <= '9');
+		bool ok = base == 8    ? (*s >= '0' && *s <= '7')
+		          : base == 16 ? (*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') ||
+		                             (*s >= 'A' && *s <= 'F')
+		                       : (*s >= '0' && *s <= '9');
 		if (!ok)
 			return false;
 	}

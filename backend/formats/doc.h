@@ -43,12 +43,12 @@ struct cfgfs_pair {
 
 struct cfgfs_scalar {
 	enum cfgfs_scalar_type type;
-	const char *text; /* as written (decoded for quoted/JSON strings); NUL-terminated */
-	size_t len;       /* bytes in text, without the NUL */
-	bool boolean;     /* BOOL */
-	double number;    /* INT and FLOAT: the numeric value */
+	const char *text;  /* as written (decoded for quoted/JSON strings); NUL-terminated */
+	size_t len;        /* bytes in text, without the NUL */
+	bool boolean;      /* BOOL */
+	double number;     /* INT and FLOAT: the numeric value */
 	long long integer; /* INT: exact value when int_exact */
-	bool int_exact;   /* INT fits in long long */
+	bool int_exact;    /* INT fits in long long */
 };
 
 struct cfgfs_node {

@@ -13,9 +13,9 @@ struct suffix_format {
 };
 
 static const struct suffix_format SUFFIXES[] = {
-	{".yaml", CFGFS_FORMAT_YAML},
-	{".yml", CFGFS_FORMAT_YAML},
-	{".json", CFGFS_FORMAT_JSON},
+    {".yaml", CFGFS_FORMAT_YAML},
+    {".yml", CFGFS_FORMAT_YAML},
+    {".json", CFGFS_FORMAT_JSON},
 };
 
 enum cfgfs_format cfgfs_format_from_name(const char *path)

@@ -49,10 +49,10 @@ void cfgfs_keyset_fini(struct cfgfs_keyset *set);
  * value when absent. *OUT points at the entry's value slot. 0 or -ENOMEM.
  */
 int cfgfs_keyset_slot(void ***out, struct cfgfs_keyset *set, uint64_t hash, const void *key,
-		      cfgfs_keyset_eq_fn eq);
+                      cfgfs_keyset_eq_fn eq);
 /* Read-only lookup: the value slot of KEY, or NULL when absent. */
 void **cfgfs_keyset_find(struct cfgfs_keyset *set, uint64_t hash, const void *key,
-			 cfgfs_keyset_eq_fn eq);
+                         cfgfs_keyset_eq_fn eq);
 
 uint64_t cfgfs_hash_bytes(uint64_t h, const void *data, size_t len);
 #define CFGFS_HASH_INIT UINT64_C(14695981039346656037)
@@ -96,13 +96,13 @@ struct cfgfs_pos cfgfs_pos_at(const char *buf, size_t len, size_t off);
 
 /* Fills D and returns -EINVAL. */
 int cfgfs_diag_set(struct cfgfs_diag *d, const char *reason, unsigned line, unsigned col,
-		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* ---- front ends: fill DOC (already allocated with its arena) or D ---- */
 
 int cfgfs_yaml_parse(struct cfgfs_doc *doc, struct cfgfs_diag *d, const char *buf, size_t len,
-		     const struct cfgfs_limits *lim);
+                     const struct cfgfs_limits *lim);
 int cfgfs_json_parse(struct cfgfs_doc *doc, struct cfgfs_diag *d, const char *buf, size_t len,
-		     const struct cfgfs_limits *lim);
+                     const struct cfgfs_limits *lim);
 
 #endif

@@ -12,8 +12,8 @@
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <stdio.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,7 +96,7 @@ static int fail_found(struct jscan *s, const char *expected)
 
 	describe(found, sizeof(found), s);
 	return cfgfs_diag_set(s->d, CFGFS_REASON_SYNTAX, s->p.line, s->p.col, "%s, found %s",
-			      expected, found);
+	                      expected, found);
 }
 
 /* Records a token starting at AT; its length is filled in by the caller. */
@@ -106,7 +106,7 @@ static int record(struct jscan *s, struct cfgfs_pos at, char kind, size_t *index
 
 	if (++s->nodes > s->max_nodes)
 		return cfgfs_diag_set(s->d, CFGFS_REASON_LIMIT, at.line, at.col,
-				      "document has more than %zu nodes", s->max_nodes);
+		                      "document has more than %zu nodes", s->max_nodes);
 	if (s->ntoks == s->captoks) {
 		size_t cap = s->captoks == 0 ? TOKS_MIN_CAP : s->captoks * 2;
 		struct jtok *toks;
@@ -176,7 +176,7 @@ static int scan_escape(struct jscan *s)
 	}
 	if (c != 'u')
 		return cfgfs_diag_set(s->d, CFGFS_REASON_SYNTAX, at.line, at.col,
-				      "invalid escape '\\%c' in string", c < 0x20 ? '?' : c);
+		                      "invalid escape '\\%c' in string", c < 0x20 ? '?' : c);
 	u = read_u_escape(s);
 	if (u < 0)
 		return fail_at(s, at, "invalid \\u escape in string");
@@ -210,7 +210,7 @@ static int scan_string(struct jscan *s, char kind)
 			break;
 		if (c < 0x20) {
 			return cfgfs_diag_set(s->d, CFGFS_REASON_SYNTAX, s->p.line, s->p.col,
-					      "control character 0x%02x in string", (unsigned)c);
+			                      "control character 0x%02x in string", (unsigned)c);
 		}
 		if (c == '\\') {
 			rc = scan_escape(s);
@@ -264,7 +264,7 @@ static int scan_number(struct jscan *s)
 	}
 	if (off - start.off > JSON_MAX_NUMBER_LEN)
 		return cfgfs_diag_set(s->d, CFGFS_REASON_LIMIT, start.line, start.col,
-				      "number longer than %u characters", JSON_MAX_NUMBER_LEN);
+		                      "number longer than %u characters", JSON_MAX_NUMBER_LEN);
 	rc = record(s, start, '0', &index);
 	if (rc != 0)
 		return rc;
@@ -377,7 +377,7 @@ static int scan_value(struct jscan *s, unsigned depth)
 	if (c == '{' || c == '[') {
 		if (depth + 1 > s->max_depth)
 			return cfgfs_diag_set(s->d, CFGFS_REASON_LIMIT, s->p.line, s->p.col,
-					      "nesting deeper than %u levels", s->max_depth);
+			                      "nesting deeper than %u levels", s->max_depth);
 		return c == '{' ? scan_object(s, depth + 1) : scan_array(s, depth + 1);
 	}
 	if (c == '"')
@@ -424,7 +424,7 @@ static int disagree(struct jbuild *b, const struct jtok *t)
 {
 	/* Means a bug here, not bad input: the scanner accepted what cJSON did not. */
 	return cfgfs_diag_set(b->d, CFGFS_REASON_SYNTAX, t != NULL ? t->line : 1,
-			      t != NULL ? t->col : 1, "JSON parser disagreement (internal error)");
+	                      t != NULL ? t->col : 1, "JSON parser disagreement (internal error)");
 }
 
 static bool kind_matches(char kind, int type)
@@ -483,7 +483,7 @@ static int set_text(struct jbuild *b, struct cfgfs_node *n, const char *text, si
 }
 
 static int set_number(struct jbuild *b, struct cfgfs_node *n, const cJSON *item,
-		      const struct jtok *t)
+                      const struct jtok *t)
 {
 	const char *raw = b->buf + t->off;
 	int rc = set_text(b, n, raw, t->len);
@@ -540,7 +540,7 @@ static int build_object(struct jbuild *b, struct cfgfs_node *n, const cJSON *ite
 			goto cleanup;
 		key->scalar.type = CFGFS_SCALAR_STRING;
 		rc = cfgfs_keyset_slot(&slot, &keys, cfgfs_doc_key_hash(key), key,
-				       cfgfs_doc_key_equal);
+		                       cfgfs_doc_key_equal);
 		if (rc != 0)
 			goto cleanup;
 		if (*slot != NULL) {
@@ -549,8 +549,8 @@ static int build_object(struct jbuild *b, struct cfgfs_node *n, const cJSON *ite
 
 			cfgfs_doc_quote(quoted, sizeof(quoted), key->scalar.text, key->scalar.len);
 			rc = cfgfs_diag_set(b->d, CFGFS_REASON_DUPLICATE, key->line, key->col,
-					    "duplicate key %s (first at line %u)", quoted,
-					    first->line);
+			                    "duplicate key %s (first at line %u)", quoted,
+			                    first->line);
 			goto cleanup;
 		}
 		*slot = key;
@@ -633,7 +633,7 @@ static int build_value(struct jbuild *b, const cJSON *item, const struct cfgfs_n
 }
 
 int cfgfs_json_parse(struct cfgfs_doc *doc, struct cfgfs_diag *d, const char *buf, size_t len,
-		     const struct cfgfs_limits *lim)
+                     const struct cfgfs_limits *lim)
 {
 	struct jscan s = {.buf = buf, .len = len, .p = CFGFS_POS_START, .d = d};
 	struct jbuild b = {.doc = doc, .d = d, .buf = buf};
@@ -664,10 +664,11 @@ int cfgfs_json_parse(struct cfgfs_doc *doc, struct cfgfs_diag *d, const char *bu
 	root = cJSON_ParseWithLengthOpts(copy, len - start + 1, &end, 1);
 	if (root == NULL) {
 		/* Out of memory, or a scanner bug: say where cJSON stopped. */
-		struct cfgfs_pos at = cfgfs_pos_at(buf, len, start + (size_t)(end != NULL ? end - copy : 0));
+		struct cfgfs_pos at =
+		    cfgfs_pos_at(buf, len, start + (size_t)(end != NULL ? end - copy : 0));
 
 		rc = cfgfs_diag_set(d, CFGFS_REASON_SYNTAX, at.line, at.col,
-				    "JSON parser disagreement (internal error)");
+		                    "JSON parser disagreement (internal error)");
 		goto cleanup;
 	}
 

@@ -12,7 +12,7 @@
 #include "backend/formats/formats_internal.h"
 
 int cfgfs_diag_set(struct cfgfs_diag *d, const char *reason, unsigned line, unsigned col,
-		   const char *fmt, ...)
+                   const char *fmt, ...)
 {
 	va_list ap;
 
@@ -87,7 +87,7 @@ static int check_utf8(struct cfgfs_diag *d, const char *buf, size_t len)
 			struct cfgfs_pos p = cfgfs_pos_at(buf, len, i);
 
 			return cfgfs_diag_set(d, CFGFS_REASON_ENCODING, p.line, p.col,
-					      "invalid UTF-8 byte 0x%02x", s[i]);
+			                      "invalid UTF-8 byte 0x%02x", s[i]);
 		}
 		i += n;
 	}
@@ -103,7 +103,7 @@ static void diag_clear(struct cfgfs_diag *d)
 }
 
 int cfgfs_doc_parse(struct cfgfs_doc **out_doc, struct cfgfs_diag *out, enum cfgfs_format fmt,
-		    const char *buf, size_t len, const struct cfgfs_limits *lim)
+                    const char *buf, size_t len, const struct cfgfs_limits *lim)
 {
 	static const struct cfgfs_limits defaults = CFGFS_LIMITS_DEFAULT;
 	struct cfgfs_doc *doc = NULL;
@@ -118,7 +118,7 @@ int cfgfs_doc_parse(struct cfgfs_doc **out_doc, struct cfgfs_diag *out, enum cfg
 		return 0;
 	if (len > lim->max_size) {
 		cfgfs_diag_set(out, CFGFS_REASON_SIZE, 0, 0,
-			       "file is larger than the limit of %zu bytes", lim->max_size);
+		               "file is larger than the limit of %zu bytes", lim->max_size);
 		return -EFBIG;
 	}
 	if (buf == NULL && len > 0)
@@ -156,7 +156,7 @@ cleanup:
 }
 
 int cfgfs_validate(struct cfgfs_diag *out, enum cfgfs_format fmt, const char *buf, size_t len,
-		   const struct cfgfs_limits *lim)
+                   const struct cfgfs_limits *lim)
 {
 	return cfgfs_doc_parse(NULL, out, fmt, buf, len, lim);
 }

@@ -38,8 +38,8 @@ struct cfgfs_limits {
 
 #define CFGFS_LIMITS_DEFAULT                                                                       \
 	{                                                                                          \
-		.max_size = CFGFS_LIMIT_MAX_SIZE, .max_depth = CFGFS_LIMIT_MAX_DEPTH,               \
-		.max_nodes = CFGFS_LIMIT_MAX_NODES,                                                 \
+		.max_size = CFGFS_LIMIT_MAX_SIZE, .max_depth = CFGFS_LIMIT_MAX_DEPTH,              \
+		.max_nodes = CFGFS_LIMIT_MAX_NODES,                                                \
 	}
 
 #define CFGFS_DIAG_MESSAGE_MAX 512
@@ -64,7 +64,7 @@ struct cfgfs_diag {
  * -ENOMEM. FMT NONE and TEXT always return 0. LIM NULL means the defaults.
  */
 int cfgfs_validate(struct cfgfs_diag *out, enum cfgfs_format fmt, const char *buf, size_t len,
-		   const struct cfgfs_limits *lim);
+                   const struct cfgfs_limits *lim);
 
 /*
  * Same checks; on success *OUT_DOC receives the parsed stream, owned by the
@@ -72,6 +72,6 @@ int cfgfs_validate(struct cfgfs_diag *out, enum cfgfs_format fmt, const char *bu
  * NONE/TEXT. OUT may not be NULL.
  */
 int cfgfs_doc_parse(struct cfgfs_doc **out_doc, struct cfgfs_diag *out, enum cfgfs_format fmt,
-		    const char *buf, size_t len, const struct cfgfs_limits *lim);
+                    const char *buf, size_t len, const struct cfgfs_limits *lim);
 
 #endif

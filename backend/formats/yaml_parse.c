@@ -45,7 +45,7 @@ struct frame {
 	struct cfgfs_keyset keys;
 	const struct cfgfs_node *key; /* mapping: key waiting for its value */
 	bool key_is_merge;
-	size_t weight;        /* expanded nodes below this one */
+	size_t weight; /* expanded nodes below this one */
 	unsigned child_height;
 };
 
@@ -106,8 +106,8 @@ static void frame_fini(struct frame *f)
 static int limit_depth(struct yctx *c, yaml_mark_t mark)
 {
 	return cfgfs_diag_set(c->d, CFGFS_REASON_LIMIT, (unsigned)mark.line + 1,
-			      (unsigned)mark.column + 1, "nesting deeper than %u levels",
-			      c->lim->max_depth);
+	                      (unsigned)mark.column + 1, "nesting deeper than %u levels",
+	                      c->lim->max_depth);
 }
 
 /* Charges N expanded nodes to the document's budget. */
@@ -116,10 +116,9 @@ static int charge(struct yctx *c, size_t n, yaml_mark_t mark)
 	c->used = sat_add(c->used, n);
 	if (c->used <= c->lim->max_nodes)
 		return 0;
-	return cfgfs_diag_set(c->d, CFGFS_REASON_LIMIT, (unsigned)mark.line + 1,
-			      (unsigned)mark.column + 1,
-			      "document has more than %zu nodes (aliases expanded)",
-			      c->lim->max_nodes);
+	return cfgfs_diag_set(
+	    c->d, CFGFS_REASON_LIMIT, (unsigned)mark.line + 1, (unsigned)mark.column + 1,
+	    "document has more than %zu nodes (aliases expanded)", c->lim->max_nodes);
 }
 
 static struct cfgfs_node *node_new(struct yctx *c, enum cfgfs_node_kind kind, yaml_mark_t mark)
@@ -140,8 +139,8 @@ static struct cfgfs_node *node_new(struct yctx *c, enum cfgfs_node_kind kind, ya
  */
 static int keep_tag(const char **out, struct yctx *c, const yaml_char_t *tag)
 {
-	static const char *const core[] = {"str", "null", "bool", "int", "float", "seq", "map",
-					   NULL};
+	static const char *const core[] = {"str",   "null", "bool", "int",
+	                                   "float", "seq",  "map",  NULL};
 	const char *t = (const char *)tag;
 	const size_t plen = sizeof(YAML_STD_TAG_PREFIX) - 1;
 	char *copy;
@@ -171,7 +170,7 @@ static int keep_tag(const char **out, struct yctx *c, const yaml_char_t *tag)
 }
 
 static int register_anchor(struct yctx *c, const char *name, const struct cfgfs_node *node,
-			   size_t weight, unsigned height)
+                           size_t weight, unsigned height)
 {
 	struct anchor *a;
 	void **slot;
@@ -207,7 +206,7 @@ static bool is_merge_source(const struct cfgfs_node *n)
 }
 
 static int add_mapping_key(struct yctx *c, struct frame *f, const struct cfgfs_node *key,
-			   bool is_merge)
+                           bool is_merge)
 {
 	void **slot;
 	int rc;
@@ -225,7 +224,7 @@ static int add_mapping_key(struct yctx *c, struct frame *f, const struct cfgfs_n
 
 		cfgfs_doc_quote(quoted, sizeof(quoted), key->scalar.text, key->scalar.len);
 		return cfgfs_diag_set(c->d, CFGFS_REASON_DUPLICATE, key->line, key->col,
-				      "duplicate key %s (first at line %u)", quoted, first->line);
+		                      "duplicate key %s (first at line %u)", quoted, first->line);
 	}
 	*slot = (void *)key;
 	return 0;
@@ -233,7 +232,7 @@ static int add_mapping_key(struct yctx *c, struct frame *f, const struct cfgfs_n
 
 /* Hands a finished node (of expanded size WEIGHT) to its parent. */
 static int add_child(struct yctx *c, const struct cfgfs_node *n, size_t weight, unsigned height,
-		     bool is_merge_key)
+                     bool is_merge_key)
 {
 	struct frame *f;
 	int rc;
@@ -253,8 +252,8 @@ static int add_child(struct yctx *c, const struct cfgfs_node *n, size_t weight, 
 		f->key_is_merge = false;
 		if (!is_merge_source(n))
 			return cfgfs_diag_set(c->d, CFGFS_REASON_SYNTAX, n->line, n->col,
-					      "merge key \"<<\" needs a mapping or a sequence of "
-					      "mappings");
+			                      "merge key \"<<\" needs a mapping or a sequence of "
+			                      "mappings");
 		return ptrvec_push(&f->merges, n);
 	}
 	rc = ptrvec_push(&f->items, f->key);
@@ -276,7 +275,7 @@ static int merge_one(struct frame *f, const struct cfgfs_node *src)
 			void **slot;
 
 			rc = cfgfs_keyset_slot(&slot, &f->keys, cfgfs_doc_key_hash(p->key), p->key,
-					       cfgfs_doc_key_equal);
+			                       cfgfs_doc_key_equal);
 			if (rc != 0)
 				return rc;
 			if (*slot != NULL)
@@ -319,7 +318,7 @@ static int on_collection_start(struct yctx *c, const yaml_event_t *ev, bool is_m
 {
 	const yaml_char_t *tag = is_map ? ev->data.mapping_start.tag : ev->data.sequence_start.tag;
 	const yaml_char_t *anchor =
-		is_map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
+	    is_map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
 	struct frame *f;
 	int rc;
 
@@ -349,7 +348,7 @@ static int on_collection_start(struct yctx *c, const yaml_event_t *ev, bool is_m
 		return rc;
 	if (anchor != NULL) {
 		f->anchor = cfgfs_arena_strndup(c->doc->arena, (const char *)anchor,
-						strlen((const char *)anchor));
+		                                strlen((const char *)anchor));
 		if (f->anchor == NULL)
 			return -ENOMEM;
 	}
@@ -426,7 +425,7 @@ static int resolve_tagged(struct yctx *c, struct cfgfs_node *n, const char *tag)
 		n->scalar.type = CFGFS_SCALAR_STRING;
 		cfgfs_doc_quote(quoted, sizeof(quoted), n->scalar.text, n->scalar.len);
 		return cfgfs_diag_set(c->d, CFGFS_REASON_SYNTAX, n->line, n->col,
-				      "%s is not a valid !!%s", quoted, name);
+		                      "%s is not a valid !!%s", quoted, name);
 	}
 	return 0;
 }
@@ -447,7 +446,7 @@ static int on_scalar(struct yctx *c, const yaml_event_t *ev)
 	if (n == NULL)
 		return -ENOMEM;
 	n->scalar.text = cfgfs_arena_strndup(c->doc->arena, (const char *)ev->data.scalar.value,
-					     ev->data.scalar.length);
+	                                     ev->data.scalar.length);
 	if (n->scalar.text == NULL)
 		return -ENOMEM;
 	n->scalar.len = ev->data.scalar.length;
@@ -457,13 +456,14 @@ static int on_scalar(struct yctx *c, const yaml_event_t *ev)
 		return rc;
 	if (tag == NULL && plain)
 		cfgfs_doc_resolve_core(&n->scalar);
-	else if (tag != NULL && strncmp(tag, YAML_STD_TAG_PREFIX, sizeof(YAML_STD_TAG_PREFIX) - 1) == 0)
+	else if (tag != NULL &&
+	         strncmp(tag, YAML_STD_TAG_PREFIX, sizeof(YAML_STD_TAG_PREFIX) - 1) == 0)
 		rc = resolve_tagged(c, n, tag);
 	if (rc != 0)
 		return rc;
 	is_merge = strcmp(n->scalar.text, YAML_MERGE_KEY) == 0 &&
-		   ((tag == NULL && plain) ||
-		    (tag != NULL && strcmp(tag, YAML_STD_TAG_PREFIX "merge") == 0));
+	           ((tag == NULL && plain) ||
+	            (tag != NULL && strcmp(tag, YAML_STD_TAG_PREFIX "merge") == 0));
 	if (anchor != NULL) {
 		char *name = cfgfs_arena_strndup(c->doc->arena, anchor, strlen(anchor));
 
@@ -488,8 +488,8 @@ static int on_alias(struct yctx *c, const yaml_event_t *ev)
 
 		cfgfs_doc_quote(quoted, sizeof(quoted), name, strlen(name));
 		return cfgfs_diag_set(c->d, CFGFS_REASON_SYNTAX, (unsigned)ev->start_mark.line + 1,
-				      (unsigned)ev->start_mark.column + 1,
-				      "alias to undefined anchor %s", quoted);
+		                      (unsigned)ev->start_mark.column + 1,
+		                      "alias to undefined anchor %s", quoted);
 	}
 	a = *slot;
 	if (c->nframes + a->height > c->lim->max_depth)
@@ -519,20 +519,20 @@ static int report_parser_error(struct yctx *c, const yaml_parser_t *p)
 		pos = cfgfs_pos_at(c->buf, c->len, p->problem_offset);
 		if (p->problem_value >= 0)
 			return cfgfs_diag_set(c->d, CFGFS_REASON_ENCODING, pos.line, pos.col,
-					      "%s (#x%X)", problem, (unsigned)p->problem_value);
+			                      "%s (#x%X)", problem, (unsigned)p->problem_value);
 		return cfgfs_diag_set(c->d, CFGFS_REASON_ENCODING, pos.line, pos.col, "%s",
-				      problem);
+		                      problem);
 	default:
 		break;
 	}
 	if (p->context != NULL)
 		return cfgfs_diag_set(c->d, CFGFS_REASON_SYNTAX, (unsigned)p->problem_mark.line + 1,
-				      (unsigned)p->problem_mark.column + 1,
-				      "%s (%s started at line %u, column %u)", problem, p->context,
-				      (unsigned)p->context_mark.line + 1,
-				      (unsigned)p->context_mark.column + 1);
+		                      (unsigned)p->problem_mark.column + 1,
+		                      "%s (%s started at line %u, column %u)", problem, p->context,
+		                      (unsigned)p->context_mark.line + 1,
+		                      (unsigned)p->context_mark.column + 1);
 	return cfgfs_diag_set(c->d, CFGFS_REASON_SYNTAX, (unsigned)p->problem_mark.line + 1,
-			      (unsigned)p->problem_mark.column + 1, "%s", problem);
+	                      (unsigned)p->problem_mark.column + 1, "%s", problem);
 }
 
 static int dispatch(struct yctx *c, const yaml_event_t *ev)
@@ -575,7 +575,7 @@ static int publish_roots(struct yctx *c)
 }
 
 int cfgfs_yaml_parse(struct cfgfs_doc *doc, struct cfgfs_diag *d, const char *buf, size_t len,
-		     const struct cfgfs_limits *lim)
+                     const struct cfgfs_limits *lim)
 {
 	struct yctx c = {.doc = doc, .d = d, .lim = lim, .buf = buf, .len = len};
 	yaml_parser_t parser;

@@ -52,17 +52,17 @@ struct type_case {
 static void test_core_schema(void)
 {
 	static const struct type_case cases[] = {
-		{"~", CFGFS_SCALAR_NULL},      {"null", CFGFS_SCALAR_NULL},
-		{"Null", CFGFS_SCALAR_NULL},   {"", CFGFS_SCALAR_NULL},
-		{"true", CFGFS_SCALAR_BOOL},   {"FALSE", CFGFS_SCALAR_BOOL},
-		{"yes", CFGFS_SCALAR_STRING},  {"on", CFGFS_SCALAR_STRING},
-		{"42", CFGFS_SCALAR_INT},      {"-7", CFGFS_SCALAR_INT},
-		{"0o17", CFGFS_SCALAR_INT},    {"0x1F", CFGFS_SCALAR_INT},
-		{"0755", CFGFS_SCALAR_INT},    {"1.5", CFGFS_SCALAR_FLOAT},
-		{"1e3", CFGFS_SCALAR_FLOAT},   {".5", CFGFS_SCALAR_FLOAT},
-		{"-.inf", CFGFS_SCALAR_FLOAT}, {".NaN", CFGFS_SCALAR_FLOAT},
-		{"1_000", CFGFS_SCALAR_STRING}, {"12:30", CFGFS_SCALAR_STRING},
-		{"v1.2", CFGFS_SCALAR_STRING}, {"0x", CFGFS_SCALAR_STRING},
+	    {"~", CFGFS_SCALAR_NULL},       {"null", CFGFS_SCALAR_NULL},
+	    {"Null", CFGFS_SCALAR_NULL},    {"", CFGFS_SCALAR_NULL},
+	    {"true", CFGFS_SCALAR_BOOL},    {"FALSE", CFGFS_SCALAR_BOOL},
+	    {"yes", CFGFS_SCALAR_STRING},   {"on", CFGFS_SCALAR_STRING},
+	    {"42", CFGFS_SCALAR_INT},       {"-7", CFGFS_SCALAR_INT},
+	    {"0o17", CFGFS_SCALAR_INT},     {"0x1F", CFGFS_SCALAR_INT},
+	    {"0755", CFGFS_SCALAR_INT},     {"1.5", CFGFS_SCALAR_FLOAT},
+	    {"1e3", CFGFS_SCALAR_FLOAT},    {".5", CFGFS_SCALAR_FLOAT},
+	    {"-.inf", CFGFS_SCALAR_FLOAT},  {".NaN", CFGFS_SCALAR_FLOAT},
+	    {"1_000", CFGFS_SCALAR_STRING}, {"12:30", CFGFS_SCALAR_STRING},
+	    {"v1.2", CFGFS_SCALAR_STRING},  {"0x", CFGFS_SCALAR_STRING},
 	};
 	char text[64];
 	size_t i;
@@ -88,7 +88,7 @@ static void test_core_schema(void)
 static void test_values(void)
 {
 	struct cfgfs_doc *doc = parse(CFGFS_FORMAT_YAML, "a: 0x1F\nb: -12\nc: 2.5\nd: 'true'\n"
-							 "e: 99999999999999999999\n");
+	                                                 "e: 99999999999999999999\n");
 	const struct cfgfs_node *r;
 
 	if (doc == NULL)
@@ -106,13 +106,13 @@ static void test_values(void)
 static void test_merge_and_tags(void)
 {
 	struct cfgfs_doc *doc = parse(CFGFS_FORMAT_YAML, "base: &b {image: x, port: 1}\n"
-							 "extra: &e {port: 2, debug: true}\n"
-							 "svc:\n"
-							 "  <<: [*b, *e]\n"
-							 "  image: y\n"
-							 "ref: !Ref Env\n"
-							 "att: !GetAtt [Role, Arn]\n"
-							 "str: !!str 12\n");
+	                                                 "extra: &e {port: 2, debug: true}\n"
+	                                                 "svc:\n"
+	                                                 "  <<: [*b, *e]\n"
+	                                                 "  image: y\n"
+	                                                 "ref: !Ref Env\n"
+	                                                 "att: !GetAtt [Role, Arn]\n"
+	                                                 "str: !!str 12\n");
 	const struct cfgfs_node *r, *svc;
 
 	if (doc == NULL)
@@ -135,7 +135,8 @@ static void test_merge_and_tags(void)
 
 static void test_positions_and_streams(void)
 {
-	struct cfgfs_doc *doc = parse(CFGFS_FORMAT_YAML, "a: 1\n---\nlist:\n  - x\n  - {k: v}\n---\n");
+	struct cfgfs_doc *doc =
+	    parse(CFGFS_FORMAT_YAML, "a: 1\n---\nlist:\n  - x\n  - {k: v}\n---\n");
 	const struct cfgfs_node *list;
 
 	if (doc != NULL) {
@@ -161,7 +162,8 @@ static void test_positions_and_streams(void)
 		CHECK(r->line == 1 && r->col == 1);
 		CHECK(r->mapping.pairs[0].key->line == 2 && r->mapping.pairs[0].key->col == 3);
 		CHECK(a->line == 2 && a->col == 8);
-		CHECK(a->sequence.items[1]->col == 12 && a->sequence.items[1]->scalar.number == 2.5);
+		CHECK(a->sequence.items[1]->col == 12 &&
+		      a->sequence.items[1]->scalar.number == 2.5);
 		CHECK(a->sequence.items[1]->scalar.type == CFGFS_SCALAR_FLOAT);
 		CHECK(strcmp(a->sequence.items[1]->scalar.text, "2.5") == 0);
 		CHECK(a->sequence.items[0]->scalar.type == CFGFS_SCALAR_INT);
@@ -188,15 +190,15 @@ static void *hammer(void *p)
 		struct cfgfs_doc *doc = NULL;
 
 		if (cfgfs_validate(&d, CFGFS_FORMAT_YAML, yaml_bad, strlen(yaml_bad), NULL) !=
-			    -EINVAL ||
+		        -EINVAL ||
 		    d.line != 3)
 			arg->failures++;
 		if (cfgfs_validate(&d, CFGFS_FORMAT_JSON, json_bad, strlen(json_bad), NULL) !=
-			    -EINVAL ||
+		        -EINVAL ||
 		    d.col != 10)
 			arg->failures++;
 		if (cfgfs_doc_parse(&doc, &d, CFGFS_FORMAT_JSON, "[1, {\"x\": true}]", 16, NULL) !=
-			    0 ||
+		        0 ||
 		    doc->roots[0]->sequence.count != 2)
 			arg->failures++;
 		cfgfs_doc_free(doc);

@@ -12,19 +12,13 @@ struct fcase {
 };
 
 static const struct fcase CASES[] = {
-	{"app.yaml", CFGFS_FORMAT_YAML},
-	{"dir/app.yml", CFGFS_FORMAT_YAML},
-	{"a/b/c.json", CFGFS_FORMAT_JSON},
-	{"APP.YAML", CFGFS_FORMAT_YAML},
-	{".yaml", CFGFS_FORMAT_NONE},
-	{"dir/.json", CFGFS_FORMAT_NONE},
-	{"app.yaml~", CFGFS_FORMAT_NONE},
-	{"app.yaml.swp", CFGFS_FORMAT_NONE},
-	{"yaml", CFGFS_FORMAT_NONE},
-	{"dir.yaml/file", CFGFS_FORMAT_NONE},
-	{"nginx.conf", CFGFS_FORMAT_NONE},
-	{"", CFGFS_FORMAT_NONE},
-	{NULL, CFGFS_FORMAT_NONE},
+    {"app.yaml", CFGFS_FORMAT_YAML},   {"dir/app.yml", CFGFS_FORMAT_YAML},
+    {"a/b/c.json", CFGFS_FORMAT_JSON}, {"APP.YAML", CFGFS_FORMAT_YAML},
+    {".yaml", CFGFS_FORMAT_NONE},      {"dir/.json", CFGFS_FORMAT_NONE},
+    {"app.yaml~", CFGFS_FORMAT_NONE},  {"app.yaml.swp", CFGFS_FORMAT_NONE},
+    {"yaml", CFGFS_FORMAT_NONE},       {"dir.yaml/file", CFGFS_FORMAT_NONE},
+    {"nginx.conf", CFGFS_FORMAT_NONE}, {"", CFGFS_FORMAT_NONE},
+    {NULL, CFGFS_FORMAT_NONE},
 };
 
 int main(void)
@@ -36,7 +30,8 @@ int main(void)
 		enum cfgfs_format got = cfgfs_format_from_name(CASES[i].path);
 
 		if (got != CASES[i].fmt) {
-			printf("FAIL %s: want %s got %s\n", CASES[i].path ? CASES[i].path : "(null)",
+			printf("FAIL %s: want %s got %s\n",
+			       CASES[i].path ? CASES[i].path : "(null)",
 			       cfgfs_format_name(CASES[i].fmt), cfgfs_format_name(got));
 			failures++;
 		}
