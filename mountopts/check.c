@@ -13,13 +13,15 @@
 
 #include "backend/formats/format.h"
 #include "backend/formats/validate.h"
+#include "mountopts/policy.h"
 
-#define CHECK_USAGE "usage: cfgfs check [--as PATH] FILE..."
+#define CHECK_USAGE "usage: cfgfs check [--policy FILE] [--as PATH] FILE..."
 #define CHECK_READ_CHUNK ((size_t)64 * 1024)
 #define CHECK_STDIN_NAME "-"
 
 struct check_args {
 	const char *as; /* NULL: each FILE's own name decides its format */
+	const char *policy; /* NULL: no policy, syntax checks by suffix */
 	char **files;   /* points into argv */
 	int nfiles;
 };
@@ -40,6 +42,7 @@ static int parse_args(struct check_args *a, int argc, char **argv)
 	int i;
 
 	a->as = NULL;
+	a->policy = NULL;
 	a->nfiles = 0;
 	a->files = calloc((size_t)(argc > 0 ? argc : 1), sizeof(*a->files));
 	if (a->files == NULL)
@@ -50,6 +53,17 @@ static int parse_args(struct check_args *a, int argc, char **argv)
 
 		if (options && strcmp(arg, "--") == 0) {
 			options = false;
+			continue;
+		}
+		if (options && (strcmp(arg, "--policy") == 0 || strncmp(arg, "--policy=", 9) == 0)) {
+			if (arg[8] == '=')
+				a->policy = arg + 9;
+			else if (i + 1 < argc)
+				a->policy = argv[++i];
+			else
+				return usage_error("missing FILE after", arg);
+			if (a->policy[0] == '\0')
+				return usage_error("empty FILE after", "--policy");
 			continue;
 		}
 		if (options && strcmp(arg, "--as") == 0) {
@@ -141,10 +155,15 @@ static int read_input(char **out, size_t *out_len, const char *path, size_t cap)
 }
 
 /* Checks one file; returns true when it passed. *IO_FAILED on a print error. */
-static bool check_one(const char *file, const char *as, const struct cfgfs_limits *lim,
-                      bool *io_failed)
+static bool check_one(const char *file, const char *as, const struct cfgfs_policy *policy,
+                      const struct cfgfs_limits *lim, bool *io_failed)
 {
-	enum cfgfs_format fmt = cfgfs_format_from_name(as != NULL ? as : file);
+	const char *tree_path = as != NULL ? as : file;
+	/* the same decision a mount makes: scratch names are never validated,
+	 * the policy's rule (else the suffix) gives the format */
+	if (cfgfs_policy_ignored(policy, tree_path, false))
+		return true;
+	enum cfgfs_format fmt = cfgfs_policy_format_for(policy, tree_path);
 	struct cfgfs_diag diag;
 	char *buf = NULL;
 	size_t len = 0;
@@ -185,14 +204,26 @@ int cfgfs_check_main(int argc, char **argv)
 {
 	const struct cfgfs_limits lim = CFGFS_LIMITS_DEFAULT;
 	struct check_args args = {0};
+	struct cfgfs_policy *policy = NULL;
 	bool all_ok = true, io_failed = false;
 	int status, i;
+	char err[1024];
 
 	status = parse_args(&args, argc, argv);
 	if (status != CFGFS_CHECK_EXIT_OK)
 		goto cleanup;
+	if (args.policy != NULL) {
+		if (cfgfs_policy_load(&policy, args.policy, err, sizeof(err)) < 0) {
+			(void)fprintf(stderr, "cfgfs check: %s\n", err);
+			status = CFGFS_CHECK_EXIT_USAGE;
+			goto cleanup;
+		}
+	} else if ((policy = cfgfs_policy_default()) == NULL) {
+		status = usage_error("out of memory", NULL);
+		goto cleanup;
+	}
 	for (i = 0; i < args.nfiles; i++)
-		if (!check_one(args.files[i], args.as, &lim, &io_failed))
+		if (!check_one(args.files[i], args.as, policy, &lim, &io_failed))
 			all_ok = false;
 	status = all_ok ? CFGFS_CHECK_EXIT_OK : CFGFS_CHECK_EXIT_PROBLEM;
 	if (fflush(stdout) != 0 || io_failed) {
@@ -202,6 +233,7 @@ int cfgfs_check_main(int argc, char **argv)
 	}
 
 cleanup:
+	cfgfs_policy_free(policy);
 	free(args.files);
 	return status;
 }

@@ -17,7 +17,7 @@
  * Exit status: 0 every file passed, 1 any problem, 2 usage error (one line on
  * stderr, nothing checked) or stdout could not be written.
  *
- * Not yet: `--policy FILE` (schema and check commands from the policy file)
+ * `--policy FILE` applies the policy's rules (format, ignore) as a mount would.
  * is accepted by the spec but not wired here; today it is a usage error.
  * Single-threaded; no globals.
  */
