@@ -18,7 +18,6 @@
  * stderr, nothing checked) or stdout could not be written.
  *
  * `--policy FILE` applies the policy's rules (format, ignore) as a mount would.
- * is accepted by the spec but not wired here; today it is a usage error.
  * Single-threaded; no globals.
  */
 #ifndef CFGFS_CHECK_H
