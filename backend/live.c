@@ -48,6 +48,19 @@ size_t cfgfs_live_max_file_size(const struct cfgfs_live *l)
 	return l->cfg->max_file_size;
 }
 
+void live_committed(struct cfgfs_live *l, const struct cfgfs_revision *rev, const char *author,
+		    const char *verb, const struct cfgfs_edit *edits, size_t n)
+{
+	(void)author;
+	(void)verb;
+	(void)edits;
+	(void)n;
+	pthread_mutex_lock(&l->stats_lock);
+	l->stats.saves++;
+	l->stats.head = *rev;
+	pthread_mutex_unlock(&l->stats_lock);
+}
+
 /* Commit EDITS with a message "VERB PATH (program, pid N)". */
 int live_commit(struct cfgfs_live *l, const struct cfgfs_edit *edits, size_t n,
 		const struct cfgfs_who *who, const char *verb, const char *path,
@@ -82,10 +95,7 @@ int live_commit(struct cfgfs_live *l, const struct cfgfs_edit *edits, size_t n,
 		snprintf(num, sizeof(num), "%" PRIu64, rev->number);
 		cfgfs_log(l->log, CFGFS_INFO, "commit", "revision", num, "commit", rev->commit,
 			  "op", verb, "path", path, "author", a.name, "program", a.program, NULL);
-		pthread_mutex_lock(&l->stats_lock);
-		l->stats.saves++;
-		l->stats.head = *rev;
-		pthread_mutex_unlock(&l->stats_lock);
+		live_committed(l, rev, a.name, verb, edits, n);
 	}
 	return 0;
 }
@@ -143,7 +153,7 @@ static void reject(struct cfgfs_live *l, const char *path, const struct cfgfs_wh
 
 /* Parse and validate BUF as PATH would be. 0, or -EINVAL/-EFBIG after
  * recording the refusal. */
-static int check_content(struct cfgfs_live *l, const char *path, const char *buf, size_t len,
+int live_check_content(struct cfgfs_live *l, const char *path, const char *buf, size_t len,
 			 const struct stat *st, const struct cfgfs_who *who)
 {
 	struct cfgfs_limits lim = CFGFS_LIMITS_DEFAULT;
@@ -187,7 +197,7 @@ static int load_and_check(struct cfgfs_live *l, const char *path, int fd, struct
 			return rc;
 		if (!S_ISREG(st->st_mode))
 			return 0;
-		rc = check_content(l, path, *buf, (size_t)st->st_size, st, who);
+		rc = live_check_content(l, path, *buf, (size_t)st->st_size, st, who);
 		if (rc < 0) {
 			free(*buf);
 			*buf = NULL;

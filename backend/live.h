@@ -104,6 +104,15 @@ int cfgfs_live_setmeta(struct cfgfs_live *l, const char *path, uint32_t mode, ui
 /* utimens of a live entry: applied, committed with the next save. */
 int cfgfs_live_utimens(struct cfgfs_live *l, const char *path, const struct timespec tv[2]);
 
+/* Called for each tree path a rollback created, changed or removed. */
+typedef void (*cfgfs_live_path_fn)(void *arg, const char *path);
+
+/* Make the tree equal to revision N as one new revision, after validating
+ * every file of N against today's policy. -EINVAL for no such revision or a
+ * refused file (its reason is in .cfgfs/errors). */
+int cfgfs_live_rollback(struct cfgfs_live *l, uint64_t n, const struct cfgfs_who *who,
+			cfgfs_live_path_fn touched, void *arg);
+
 /* The .cfgfs/errors text; caller frees. */
 int cfgfs_live_errors_text(struct cfgfs_live *l, char **out, size_t *len);
 void cfgfs_live_stats(struct cfgfs_live *l, struct cfgfs_live_stats *out);

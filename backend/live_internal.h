@@ -54,6 +54,12 @@ int live_settle_finish(struct cfgfs_live *l, const char *path);
 int live_settle_flush_under(struct cfgfs_live *l, const char *dir);
 void *live_settle_thread(void *arg);
 
+/* After a revision is committed and published: stats, events, hooks. */
+void live_committed(struct cfgfs_live *l, const struct cfgfs_revision *rev, const char *author,
+		    const char *verb, const struct cfgfs_edit *edits, size_t n);
+int live_check_content(struct cfgfs_live *l, const char *path, const char *buf, size_t len,
+		       const struct stat *st, const struct cfgfs_who *who);
+
 int live_rename_dir_in(struct cfgfs_live *l, const char *from, const char *to,
 		       const struct cfgfs_who *who);
 

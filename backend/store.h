@@ -81,4 +81,20 @@ int cfgfs_store_import(struct cfgfs_store *s, struct cfgfs_revision *out, int ro
 		       cfgfs_store_skip_fn skip, void *skip_arg, const char *author_name,
 		       const char *author_email, const char *message, char *err, size_t errlen);
 
+/* Called for every entry of a revision, parents before children: a
+ * directory with data NULL, a file with its content, a symlink with its
+ * target. Nonzero stops the walk and is returned. */
+typedef int (*cfgfs_store_entry_fn)(void *arg, const char *path, const struct cfgfs_meta *meta,
+				    const void *data, size_t len);
+
+/* Walk revision N's whole tree ("" is the root). -ENOENT for no such N. */
+int cfgfs_store_walk_revision(struct cfgfs_store *s, uint64_t n, cfgfs_store_entry_fn cb,
+			      void *arg);
+
+/* Commit revision N's tree, unchanged, as a new revision on top of HEAD.
+ * out->number is 0 when HEAD's tree already equals it. */
+int cfgfs_store_commit_revision(struct cfgfs_store *s, struct cfgfs_revision *out, uint64_t n,
+				const char *author_name, const char *author_email,
+				const char *message, char *err, size_t errlen);
+
 #endif

@@ -1,0 +1,320 @@
+/*
+ * live_rollback.c — restoring the whole tree to revision N as one new
+ * revision: every file of N is validated against today's policy first; then
+ * N's tree is committed unchanged, and SOURCE is made equal to it (files
+ * published by atomic renames, extra entries removed). Pending deletes are
+ * superseded by the rollback.
+ */
+#include "backend/live_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mountopts/cmdline.h"
+#include "mountopts/policy.h"
+
+struct rb_entry {
+	char *path;
+	struct cfgfs_meta meta;
+	char *data;
+	size_t len;
+};
+
+struct rb_tree {
+	struct rb_entry *v;
+	size_t n, cap;
+};
+
+static int collect(void *arg, const char *path, const struct cfgfs_meta *meta, const void *data,
+		   size_t len)
+{
+	struct rb_tree *t = arg;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct rb_entry *v = realloc(t->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		t->v = v;
+		t->cap = cap;
+	}
+	struct rb_entry *e = &t->v[t->n];
+	memset(e, 0, sizeof(*e));
+	e->path = strdup(path);
+	if (!e->path)
+		return -ENOMEM;
+	e->meta = *meta;
+	if (data) {
+		e->data = malloc(len + 1);
+		if (!e->data) {
+			free(e->path);
+			return -ENOMEM;
+		}
+		memcpy(e->data, data, len);
+		e->data[len] = '\0';
+		e->len = len;
+	}
+	t->n++;
+	return 0;
+}
+
+static void tree_free(struct rb_tree *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->v[i].path);
+		free(t->v[i].data);
+	}
+	free(t->v);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct rb_entry *)a)->path, ((const struct rb_entry *)b)->path);
+}
+
+static bool in_tree(const struct rb_tree *t, const char *path)
+{
+	struct rb_entry key = {.path = (char *)path};
+	return bsearch(&key, t->v, t->n, sizeof(*t->v), cmp_entry) != NULL;
+}
+
+static const char *at(const char *path)
+{
+	return path[0] ? path : ".";
+}
+
+/* rm -r of a SOURCE entry */
+static int remove_any(int rootfd, const char *path)
+{
+	struct stat st;
+	if (fstatat(rootfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(rootfd, path, 0) < 0 ? -errno : 0;
+	int fd = openat(rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char *sub = NULL;
+		if (asprintf(&sub, "%s/%s", path, de->d_name) < 0)
+			rc = -ENOMEM;
+		else
+			rc = remove_any(rootfd, sub);
+		free(sub);
+	}
+	closedir(d);
+	if (rc == 0 && unlinkat(rootfd, path, AT_REMOVEDIR) < 0)
+		rc = -errno;
+	return rc;
+}
+
+static int set_meta(int rootfd, const char *path, const struct cfgfs_meta *m)
+{
+	if (fchownat(rootfd, at(path), m->uid, m->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (!S_ISLNK(m->mode) && fchmodat(rootfd, at(path), m->mode & 07777, 0) < 0)
+		return -errno;
+	struct timespec tv[2] = {{0, UTIME_OMIT}, {m->mtime_sec, m->mtime_nsec}};
+	if (!S_ISDIR(m->mode) && utimensat(rootfd, at(path), tv, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return 0;
+}
+
+static int place_entry(struct cfgfs_live *l, const struct rb_entry *e)
+{
+	int rootfd = l->rootfd;
+	struct stat st;
+	bool exists = fstatat(rootfd, at(e->path), &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (S_ISDIR(e->meta.mode)) {
+		if (exists && !S_ISDIR(st.st_mode)) {
+			int rc = remove_any(rootfd, e->path);
+			if (rc < 0)
+				return rc;
+			exists = false;
+		}
+		if (!exists && mkdirat(rootfd, e->path, e->meta.mode & 07777) < 0)
+			return -errno;
+		return set_meta(rootfd, e->path, &e->meta);
+	}
+	if (exists && S_ISDIR(st.st_mode)) {
+		int rc = remove_any(rootfd, e->path);
+		if (rc < 0)
+			return rc;
+	}
+	struct cfgfs_stage stage = {.fd = -1};
+	int rc;
+	if (S_ISLNK(e->meta.mode)) {
+		/* a symlink is placed like a file: made aside, renamed over */
+		rc = cfgfs_live_stage_new(l, &stage, -1, 0600, e->meta.uid, e->meta.gid);
+		if (rc < 0)
+			return rc;
+		close(stage.fd);
+		stage.fd = -1;
+		if (unlinkat(rootfd, stage.name, 0) < 0 || symlinkat(e->data, rootfd, stage.name) < 0) {
+			rc = -errno;
+			cfgfs_live_stage_drop(l, &stage);
+			return rc;
+		}
+	} else {
+		rc = cfgfs_live_stage_new(l, &stage, -1, e->meta.mode, e->meta.uid, e->meta.gid);
+		if (rc < 0)
+			return rc;
+		for (size_t done = 0; done < e->len;) {
+			ssize_t w = write(stage.fd, e->data + done, e->len - done);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				rc = -errno;
+				cfgfs_live_stage_drop(l, &stage);
+				return rc;
+			}
+			done += (size_t)w;
+		}
+		if (l->cfg->fsync && fsync(stage.fd) < 0) {
+			rc = -errno;
+			cfgfs_live_stage_drop(l, &stage);
+			return rc;
+		}
+	}
+	if (renameat(rootfd, stage.name, rootfd, e->path) < 0) {
+		rc = -errno;
+		cfgfs_live_stage_drop(l, &stage);
+		return rc;
+	}
+	stage.name[0] = '\0';
+	cfgfs_live_stage_drop(l, &stage);
+	return set_meta(rootfd, e->path, &e->meta);
+}
+
+/* Remove what SOURCE has below DIR and revision N has not. */
+static int prune(struct cfgfs_live *l, const struct rb_tree *t, const char *dir,
+		 cfgfs_live_path_fn touched, void *arg)
+{
+	int fd = openat(l->rootfd, at(dir), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char *p = NULL;
+		if (asprintf(&p, "%s%s%s", dir, dir[0] ? "/" : "", de->d_name) < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+		if (cfgfs_live_invisible(l, p) || cfgfs_live_scratch(l, p)) {
+			free(p);
+			continue;
+		}
+		if (!in_tree(t, p)) {
+			rc = remove_any(l->rootfd, p);
+			if (rc == 0 && touched)
+				touched(arg, p);
+		} else if (de->d_type == DT_DIR) {
+			rc = prune(l, t, p, touched, arg);
+		}
+		free(p);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int validate_all(struct cfgfs_live *l, const struct rb_tree *t, uint64_t n,
+			const struct cfgfs_who *who)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const struct rb_entry *e = &t->v[i];
+		if (!S_ISREG(e->meta.mode))
+			continue;
+		struct stat st = {.st_mode = e->meta.mode, .st_uid = e->meta.uid,
+				  .st_gid = e->meta.gid};
+		int rc = live_check_content(l, e->path, e->data, e->len, &st, who);
+		if (rc < 0) {
+			char num[24];
+			snprintf(num, sizeof(num), "%" PRIu64, n);
+			cfgfs_log(l->log, CFGFS_WARN, "rollback-refused", "revision", num, "path",
+				  e->path, NULL);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int cfgfs_live_rollback(struct cfgfs_live *l, uint64_t n, const struct cfgfs_who *who,
+			cfgfs_live_path_fn touched, void *arg)
+{
+	struct rb_tree t = {0};
+	struct cfgfs_revision head;
+	cfgfs_store_head(l->store, &head);
+	if (n == 0 || n > head.number)
+		return -EINVAL;
+	int rc = cfgfs_store_walk_revision(l->store, n, collect, &t);
+	if (rc < 0)
+		goto out;
+	qsort(t.v, t.n, sizeof(*t.v), cmp_entry);
+	rc = validate_all(l, &t, n, who);
+	if (rc < 0)
+		goto out;
+	struct cfgfs_author a;
+	cfgfs_who_resolve(&a, who);
+	char msg[128], err[512] = "";
+	snprintf(msg, sizeof(msg), "rollback to %" PRIu64 " (%s, pid %d)\n", n, a.program,
+		 who->pid);
+	pthread_mutex_lock(&l->save_lock);
+	struct cfgfs_revision rev;
+	rc = cfgfs_store_commit_revision(l->store, &rev, n, a.name, a.email, msg, err,
+					 sizeof(err));
+	if (rc < 0) {
+		cfgfs_log(l->log, CFGFS_ERROR, "rollback", "error", err, NULL);
+		rc = -EIO;
+		goto unlock;
+	}
+	/* the rollback supersedes every pending delete */
+	while (l->nsettles > 0)
+		(void)live_settle_take(l, l->settles[0].path);
+	/* entries are sorted, so every directory comes before what it holds */
+	for (size_t i = 0; rc == 0 && i < t.n; i++) {
+		rc = place_entry(l, &t.v[i]);
+		if (rc == 0 && touched && t.v[i].path[0])
+			touched(arg, t.v[i].path);
+	}
+	if (rc == 0)
+		rc = prune(l, &t, "", touched, arg);
+	if (rc < 0) {
+		cfgfs_log(l->log, CFGFS_ERROR, "rollback", "error",
+			  "SOURCE could not be made equal to the revision; remount to reconcile",
+			  "errno", strerror(-rc), NULL);
+		goto unlock;
+	}
+	if (rev.number) {
+		live_committed(l, &rev, a.name, "rollback", NULL, 0);
+		char num[24], to[24];
+		snprintf(num, sizeof(num), "%" PRIu64, rev.number);
+		snprintf(to, sizeof(to), "%" PRIu64, n);
+		cfgfs_log(l->log, CFGFS_INFO, "rollback", "revision", num, "to", to, "commit",
+			  rev.commit, "author", a.name, NULL);
+	}
+unlock:
+	pthread_mutex_unlock(&l->save_lock);
+out:
+	tree_free(&t);
+	return rc;
+}
