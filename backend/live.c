@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,21 +279,48 @@ int cfgfs_live_save(struct cfgfs_live *l, const char *path, struct cfgfs_stage *
 	meta_of(&e.meta, &sb);
 	pthread_mutex_lock(&l->save_lock);
 	bool existed = live_settle_take(l, path) || cfgfs_store_has(l->store, path, NULL);
-	rc = live_commit(l, &e, 1, who, existed ? "modify" : "create", path, NULL);
-	if (rc == 0 && l->cfg->fsync && fsync(st->fd) < 0)
+	/* name the staged file after its target first, so that a crash between
+	 * the commit and the publish is rolled forward at the next mount */
+	char journal[NAME_MAX + 1];
+	bool journaled = live_publish_name(journal, sizeof(journal), path) == 0 &&
+			 renameat(l->rootfd, st->name, l->rootfd, journal) == 0;
+	const char *staged = journaled ? journal : st->name;
+	if (l->cfg->fsync && fsync(st->fd) < 0)
 		rc = -errno;
-	if (rc == 0 && renameat(l->rootfd, st->name, l->rootfd, path) < 0) {
+	if (rc == 0)
+		rc = live_commit(l, &e, 1, who, existed ? "modify" : "create", path, NULL);
+	if (rc == 0 && renameat(l->rootfd, staged, l->rootfd, path) < 0) {
 		rc = -errno;
 		cfgfs_log(l->log, CFGFS_ERROR, "publish", "path", path, "error", strerror(errno),
 			  NULL);
 	}
 	if (rc == 0)
 		st->name[0] = '\0';
+	else if (journaled)
+		(void)renameat(l->rootfd, journal, l->rootfd, st->name);
 	pthread_mutex_unlock(&l->save_lock);
 	if (rc == 0)
 		cfgfs_rejects_clear(&l->rejects, path);
 	free(buf);
 	return rc;
+}
+
+int live_publish_name(char *out, size_t size, const char *path)
+{
+	size_t pos = (size_t)snprintf(out, size, "%s", CFGFS_PUBLISH_PREFIX);
+	for (const char *c = path; *c; c++) {
+		const char *piece = *c == '/' ? "%2F" : *c == '%' ? "%25" : NULL;
+		size_t need = piece ? 3 : 1;
+		if (pos + need >= size)
+			return -ENAMETOOLONG;
+		if (piece)
+			memcpy(out + pos, piece, 3);
+		else
+			out[pos] = *c;
+		pos += need;
+	}
+	out[pos] = '\0';
+	return 0;
 }
 
 int cfgfs_live_stage_place(struct cfgfs_live *l, const char *path, struct cfgfs_stage *st)

@@ -60,6 +60,9 @@ void live_committed(struct cfgfs_live *l, const struct cfgfs_revision *rev, cons
 int live_check_content(struct cfgfs_live *l, const char *path, const char *buf, size_t len,
 		       const struct stat *st, const struct cfgfs_who *who);
 
+/* The journal name of a save of PATH between commit and publish. */
+int live_publish_name(char *out, size_t size, const char *path);
+
 int live_rename_dir_in(struct cfgfs_live *l, const char *from, const char *to,
 		       const struct cfgfs_who *who);
 

@@ -5,7 +5,10 @@
  */
 #include "backend/live_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -32,6 +35,95 @@ static bool import_skip(void *arg, const char *path)
 {
 	const struct cfgfs_live *l = arg;
 	return cfgfs_live_invisible(l, path) || cfgfs_live_scratch(l, path);
+}
+
+static int decode_publish(char *out, size_t size, const char *name)
+{
+	const char *c = name + strlen(CFGFS_PUBLISH_PREFIX);
+	size_t pos = 0;
+	for (; *c; c++) {
+		char ch = *c;
+		if (ch == '%') {
+			if (strncmp(c, "%2F", 3) == 0)
+				ch = '/';
+			else if (strncmp(c, "%25", 3) == 0)
+				ch = '%';
+			else
+				return -EINVAL;
+			c += 2;
+		}
+		if (pos + 1 >= size)
+			return -ENAMETOOLONG;
+		out[pos++] = ch;
+	}
+	out[pos] = '\0';
+	return pos ? 0 : -EINVAL;
+}
+
+/* A save whose commit may have happened but whose publish did not: when
+ * HEAD has exactly its content, finish the publish; otherwise it was never
+ * committed nor acknowledged, and its bytes go to .cfgfs/rejected. */
+static int recover_one(struct cfgfs_live *l, const char *name)
+{
+	char path[PATH_MAX];
+	char *buf = NULL;
+	int rc = decode_publish(path, sizeof(path), name);
+	if (rc < 0)
+		return unlinkat(l->rootfd, name, 0) < 0 ? -errno : 0;
+	int fd = openat(l->rootfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	ssize_t got = pread(fd, buf, (size_t)st.st_size, 0);
+	if (got != st.st_size) {
+		rc = got < 0 ? -errno : -EIO;
+		goto out;
+	}
+	rc = cfgfs_store_head_blob_is(l->store, path, buf, (size_t)st.st_size);
+	if (rc == 1) {
+		rc = renameat(l->rootfd, name, l->rootfd, path) < 0 ? -errno : 0;
+		cfgfs_log(l->log, CFGFS_INFO, "recover", "path", path, "action",
+			  "published a save committed just before a crash", NULL);
+	} else if (rc == 0) {
+		char msg[PATH_MAX + 128];
+		snprintf(msg, sizeof(msg), "%s: a save cut short before its commit; its content is kept here",
+			 path);
+		(void)cfgfs_rejects_add(&l->rejects, path, "cfgfs", msg, buf, (size_t)st.st_size,
+					st.st_mode, st.st_uid, st.st_gid);
+		rc = unlinkat(l->rootfd, name, 0) < 0 ? -errno : 0;
+		cfgfs_log(l->log, CFGFS_WARN, "recover", "path", path, "action",
+			  "kept an uncommitted save in .cfgfs/rejected", NULL);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return rc;
+}
+
+static int recover_publishes(struct cfgfs_live *l)
+{
+	int fd = openat(l->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && (de = readdir(d)) != NULL)
+		if (cfgfs_publish_name(de->d_name))
+			rc = recover_one(l, de->d_name);
+	closedir(d);
+	return rc;
 }
 
 static int reconcile(struct cfgfs_live *l, char *err, size_t errlen)
@@ -96,6 +188,11 @@ int cfgfs_live_open(struct cfgfs_live **out, const struct cfgfs_config *cfg,
 	rc = cfgfs_rejects_open(&l->rejects, cfg->gitdir, err, errlen);
 	if (rc < 0)
 		goto fail;
+	rc = recover_publishes(l);
+	if (rc < 0) {
+		snprintf(err, errlen, "recovering interrupted saves: %s", strerror(-rc));
+		goto fail;
+	}
 	rc = reconcile(l, err, errlen);
 	if (rc < 0)
 		goto fail;

@@ -14,6 +14,10 @@
 
 #define CFGFS_RESERVED_PREFIX ".cfgfs-"
 #define CFGFS_STAGE_PREFIX ".cfgfs-stage."
+/* A staged save between its commit and its publish: the name encodes the
+ * target path ('%' -> "%25", '/' -> "%2F"), so a crash in between can be
+ * rolled forward at the next mount. */
+#define CFGFS_PUBLISH_PREFIX ".cfgfs-publish."
 
 static inline bool cfgfs_reserved_name(const char *name)
 {
@@ -23,6 +27,11 @@ static inline bool cfgfs_reserved_name(const char *name)
 static inline bool cfgfs_stage_name(const char *name)
 {
 	return strncmp(name, CFGFS_STAGE_PREFIX, sizeof(CFGFS_STAGE_PREFIX) - 1) == 0;
+}
+
+static inline bool cfgfs_publish_name(const char *name)
+{
+	return strncmp(name, CFGFS_PUBLISH_PREFIX, sizeof(CFGFS_PUBLISH_PREFIX) - 1) == 0;
 }
 
 #endif

@@ -387,3 +387,33 @@ int cfgfs_store_commit(struct cfgfs_store *s, struct cfgfs_revision *out,
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
+
+int cfgfs_store_head_blob_is(struct cfgfs_store *s, const char *path, const void *buf, size_t len)
+{
+	git_commit *c = NULL;
+	git_tree *t = NULL;
+	git_tree_entry *e = NULL;
+	git_oid id;
+	int rc = 0;
+	pthread_mutex_lock(&s->lock);
+	if (s->nrevs == 0)
+		goto out;
+	if (git_commit_lookup(&c, s->repo, &s->revs[s->nrevs - 1]) < 0 ||
+	    git_commit_tree(&t, c) < 0) {
+		rc = store_git_fail(NULL, 0, "read HEAD's tree");
+		goto out;
+	}
+	if (git_tree_entry_bypath(&e, t, path) < 0)
+		goto out;
+	if (git_odb_hash(&id, buf, len, GIT_OBJECT_BLOB) < 0) {
+		rc = store_git_fail(NULL, 0, "hash content");
+		goto out;
+	}
+	rc = git_oid_equal(&id, git_tree_entry_id(e)) ? 1 : 0;
+out:
+	git_tree_entry_free(e);
+	git_tree_free(t);
+	git_commit_free(c);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}

@@ -74,6 +74,9 @@ int cfgfs_store_commit(struct cfgfs_store *s, struct cfgfs_revision *out,
 /* Whether PATH exists in HEAD; *meta filled when it does and meta != NULL. */
 bool cfgfs_store_has(struct cfgfs_store *s, const char *path, struct cfgfs_meta *meta);
 
+/* 1 when HEAD has PATH with exactly this content, 0 when not, <0 on error. */
+int cfgfs_store_head_blob_is(struct cfgfs_store *s, const char *path, const void *buf, size_t len);
+
 /* Build a tree from the directory rootfd (skipping `skip` names, the root
  * .git and reserved names) and commit it with MESSAGE if it differs from
  * HEAD. *out->number is 0 when nothing differed. */
