@@ -113,6 +113,17 @@ typedef void (*cfgfs_live_path_fn)(void *arg, const char *path);
 int cfgfs_live_rollback(struct cfgfs_live *l, uint64_t n, const struct cfgfs_who *who,
 			cfgfs_live_path_fn touched, void *arg);
 
+/* Restore PATHS to their state at revision N (absent there: deleted) as
+ * one revision by the system, message "revert to N: WHY". Used when a
+ * hook with on_failure=revert gave up. out->number is 0 when nothing
+ * changed. */
+int cfgfs_live_restore(struct cfgfs_live *l, uint64_t n, const char *const *paths, size_t np,
+		       const char *why, struct cfgfs_revision *out);
+
+/* Told of every path changed in SOURCE by a background change (a revert),
+ * with no lock held, so the caller can drop its caches. Set before start. */
+void cfgfs_live_on_publish(struct cfgfs_live *l, cfgfs_live_path_fn fn, void *arg);
+
 /* The .cfgfs/errors text; caller frees. */
 int cfgfs_live_errors_text(struct cfgfs_live *l, char **out, size_t *len);
 void cfgfs_live_stats(struct cfgfs_live *l, struct cfgfs_live_stats *out);

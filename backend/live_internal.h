@@ -35,6 +35,9 @@ struct cfgfs_live {
 	bool thread_started;
 	pthread_t settle_thread;
 
+	cfgfs_live_path_fn on_publish; /* set once before start */
+	void *on_publish_arg;
+
 	pthread_mutex_t stats_lock; /* guards stats */
 	struct cfgfs_live_stats stats;
 };

@@ -318,3 +318,93 @@ out:
 	tree_free(&t);
 	return rc;
 }
+
+int cfgfs_live_restore(struct cfgfs_live *l, uint64_t n, const char *const *paths, size_t np,
+		       const char *why, struct cfgfs_revision *out)
+{
+	struct rb_tree t = {0};
+	struct cfgfs_edit *edits = calloc(np ? np : 1, sizeof(*edits));
+	bool *present = calloc(np ? np : 1, sizeof(*present));
+	struct cfgfs_who system = {0, 0, 0};
+	int rc = edits && present ? 0 : -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; rc == 0 && i < np; i++) {
+		struct cfgfs_meta m;
+		char *buf = NULL;
+		size_t len = 0;
+		int r = cfgfs_store_read_at(l->store, n, paths[i], &m, &buf, &len);
+		if (r == -ENOENT || r == -EISDIR) {
+			/* absent at N: deleted, unless it is absent now too */
+			edits[i].kind = CFGFS_EDIT_REMOVE;
+			edits[i].path = cfgfs_store_has(l->store, paths[i], NULL) ? paths[i] : NULL;
+			continue;
+		}
+		if (r < 0) {
+			rc = r;
+			break;
+		}
+		rc = collect(&t, paths[i], &m, buf, len);
+		free(buf);
+		present[i] = true;
+	}
+	if (rc < 0)
+		goto out;
+	rc = validate_all(l, &t, n, &system);
+	if (rc < 0)
+		goto out;
+	for (size_t i = 0, k = 0; i < np; i++) {
+		if (!present[i])
+			continue;
+		struct rb_entry *e = &t.v[k++];
+		edits[i] = (struct cfgfs_edit){.kind = CFGFS_EDIT_PUT, .path = e->path,
+					       .data = e->data, .len = e->len, .meta = e->meta};
+	}
+	/* drop removals of paths absent at both ends */
+	size_t ne = 0;
+	for (size_t i = 0; i < np; i++)
+		if (edits[i].path)
+			edits[ne++] = edits[i];
+	char *msg = NULL;
+	size_t mlen = 0;
+	FILE *f = open_memstream(&msg, &mlen);
+	if (!f) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < ne; i++)
+		fprintf(f, "%s%s", i ? ", " : "", edits[i].path);
+	fprintf(f, " to revision %" PRIu64 " (%s)", n, why);
+	if (fclose(f) != 0) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	pthread_mutex_lock(&l->save_lock);
+	for (size_t i = 0; i < np; i++)
+		(void)live_settle_take(l, paths[i]);
+	rc = ne ? live_commit(l, edits, ne, NULL, "revert", msg, out) : 0;
+	free(msg);
+	for (size_t i = 0; rc == 0 && out->number && i < ne; i++) {
+		if (edits[i].kind == CFGFS_EDIT_REMOVE) {
+			rc = remove_any(l->rootfd, edits[i].path);
+		} else {
+			struct rb_entry e = {.path = (char *)edits[i].path, .meta = edits[i].meta,
+					     .data = (char *)edits[i].data, .len = edits[i].len};
+			rc = place_entry(l, &e);
+		}
+	}
+	pthread_mutex_unlock(&l->save_lock);
+	if (rc == 0 && out->number && l->on_publish)
+		for (size_t i = 0; i < np; i++)
+			l->on_publish(l->on_publish_arg, paths[i]);
+out:
+	tree_free(&t);
+	free(edits);
+	free(present);
+	return rc;
+}
+
+void cfgfs_live_on_publish(struct cfgfs_live *l, cfgfs_live_path_fn fn, void *arg)
+{
+	l->on_publish = fn;
+	l->on_publish_arg = arg;
+}

@@ -74,6 +74,14 @@ int cfgfs_store_commit(struct cfgfs_store *s, struct cfgfs_revision *out,
 /* Whether PATH exists in HEAD; *meta filled when it does and meta != NULL. */
 bool cfgfs_store_has(struct cfgfs_store *s, const char *path, struct cfgfs_meta *meta);
 
+/* The revision number of a commit id (hex), or -ENOENT. */
+int cfgfs_store_revision_of(struct cfgfs_store *s, const char *commit_hex, uint64_t *n);
+
+/* PATH's content (file) or target (symlink) and meta at revision N.
+ * -ENOENT when absent, -EISDIR for a directory. Caller frees *buf. */
+int cfgfs_store_read_at(struct cfgfs_store *s, uint64_t n, const char *path,
+			struct cfgfs_meta *meta, char **buf, size_t *len);
+
 /* 1 when HEAD has PATH with exactly this content, 0 when not, <0 on error. */
 int cfgfs_store_head_blob_is(struct cfgfs_store *s, const char *path, const void *buf, size_t len);
 

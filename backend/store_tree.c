@@ -157,3 +157,78 @@ int cfgfs_store_commit_revision(struct cfgfs_store *s, struct cfgfs_revision *ou
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
+
+int cfgfs_store_revision_of(struct cfgfs_store *s, const char *commit_hex, uint64_t *n)
+{
+	git_oid id;
+	if (git_oid_fromstr(&id, commit_hex) < 0)
+		return -EINVAL;
+	int rc = -ENOENT;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = s->nrevs; i > 0; i--)
+		if (git_oid_equal(&s->revs[i - 1], &id)) {
+			*n = i;
+			rc = 0;
+			break;
+		}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int cfgfs_store_read_at(struct cfgfs_store *s, uint64_t n, const char *path,
+			struct cfgfs_meta *meta, char **buf, size_t *len)
+{
+	git_tree *t = NULL;
+	git_tree_entry *e = NULL;
+	git_blob *b = NULL;
+	struct cfgfs_meta_dir md = {0};
+	char *dir = NULL;
+	int64_t when;
+	pthread_mutex_lock(&s->lock);
+	int rc = rev_tree(s, n, &t, &when);
+	if (rc < 0)
+		goto out;
+	if (git_tree_entry_bypath(&e, t, path) < 0) {
+		rc = -ENOENT;
+		goto out;
+	}
+	git_filemode_t fm = git_tree_entry_filemode(e);
+	if (fm == GIT_FILEMODE_TREE) {
+		rc = -EISDIR;
+		goto out;
+	}
+	const char *slash = strrchr(path, '/');
+	dir = slash ? strndup(path, (size_t)(slash - path)) : strdup("");
+	if (!dir) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = store_meta_load(s->repo, t, dir, &md);
+	if (rc < 0)
+		goto out;
+	const struct cfgfs_meta *m = cfgfs_meta_get(&md, slash ? slash + 1 : path);
+	if (m)
+		*meta = *m;
+	else
+		default_meta(meta, fm, when);
+	if (git_blob_lookup(&b, s->repo, git_tree_entry_id(e)) < 0) {
+		rc = store_git_fail(NULL, 0, "read a blob");
+		goto out;
+	}
+	*len = (size_t)git_blob_rawsize(b);
+	*buf = malloc(*len + 1);
+	if (!*buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	memcpy(*buf, git_blob_rawcontent(b), *len);
+	(*buf)[*len] = '\0';
+out:
+	cfgfs_meta_dir_free(&md);
+	free(dir);
+	git_blob_free(b);
+	git_tree_entry_free(e);
+	git_tree_free(t);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
