@@ -74,6 +74,9 @@ int fs_stat(struct cfgfs_fs *fs, struct node *n, struct handle *h, struct stat *
 			 ? -errno
 			 : 0;
 	free(path);
+	/* unlinked while open: the open file still answers fstat */
+	if (rc == -ENOENT && h && h->fd >= 0 && fstat(h->fd, st) == 0)
+		rc = 0;
 	return rc;
 }
 

@@ -282,12 +282,6 @@ void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 		n->pending_uid = who.uid;
 		n->pending_gid = who.gid;
 		pthread_mutex_unlock(&fs->tree_lock);
-		/* a settling old version stays readable to others until the save */
-		h->fd = openat(rootfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (h->fd >= 0) {
-			close(h->fd);
-			h->fd = -1;
-		}
 		rc = fs_handle_stage(fs, h, true);
 		if (rc < 0)
 			goto fail;
