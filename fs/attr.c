@@ -26,15 +26,6 @@ void fs_entry(struct cfgfs_fs *fs, struct node *n, const struct stat *st,
 	e->entry_timeout = n->kind == NODE_REJECTED ? 0.0 : FS_ENTRY_TIMEOUT;
 }
 
-/* A node's newest writer with staging, or NULL; tree_lock held. */
-static struct handle *staged_writer(struct node *n)
-{
-	for (struct handle *h = n->writers; h; h = h->wnext)
-		if (h->stage.fd >= 0)
-			return h;
-	return NULL;
-}
-
 int fs_stat(struct cfgfs_fs *fs, struct node *n, struct handle *h, struct stat *st)
 {
 	if (n->kind == NODE_CTL)
@@ -42,9 +33,9 @@ int fs_stat(struct cfgfs_fs *fs, struct node *n, struct handle *h, struct stat *
 	if (n == &fs->ctl_rejected)
 		return fstat(cfgfs_live_rejected_fd(fs->live), st) < 0 ? -errno : 0;
 	int fd = -1;
+	/* only the writer itself sees its staged bytes; everyone else sees
+	 * the live file (or, for a file being created, its pending attrs) */
 	pthread_mutex_lock(&fs->tree_lock);
-	if (!h || h->stage.fd < 0)
-		h = staged_writer(n);
 	if (h && h->stage.fd >= 0)
 		fd = dup(h->stage.fd);
 	bool pending = n->pending;
@@ -78,6 +69,18 @@ int fs_stat(struct cfgfs_fs *fs, struct node *n, struct handle *h, struct stat *
 	if (rc == -ENOENT && h && h->fd >= 0 && fstat(h->fd, st) == 0)
 		rc = 0;
 	return rc;
+}
+
+double fs_attr_timeout(struct cfgfs_fs *fs, struct node *n, struct handle *h)
+{
+	if (n->kind != NODE_LIVE)
+		return FS_CTL_ATTR_TIMEOUT;
+	/* attributes from a staged copy, or of a file with writers, must not
+	 * stick: the kernel keeps one size per inode for every reader */
+	pthread_mutex_lock(&fs->tree_lock);
+	bool busy = (h && h->stage.fd >= 0) || n->writers != NULL || n->pending;
+	pthread_mutex_unlock(&fs->tree_lock);
+	return busy ? 0.0 : FS_ATTR_TIMEOUT;
 }
 
 int fs_do_lookup(struct cfgfs_fs *fs, struct node *parent, const char *name,
@@ -130,6 +133,7 @@ int fs_do_lookup(struct cfgfs_fs *fs, struct node *parent, const char *name,
 				goto out;
 			}
 			fs_entry(fs, n, &st, e);
+			e->attr_timeout = 0.0;
 			goto out;
 		}
 	}
@@ -143,6 +147,8 @@ int fs_do_lookup(struct cfgfs_fs *fs, struct node *parent, const char *name,
 		goto out;
 	}
 	fs_entry(fs, n, &st, e);
+	if (kind == NODE_LIVE)
+		e->attr_timeout = fs_attr_timeout(fs, n, NULL);
 	rc = 0;
 out:
 	free(path);
@@ -195,7 +201,7 @@ void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	st.st_ino = ino;
-	fuse_reply_attr(req, &st, n->kind == NODE_LIVE ? FS_ATTR_TIMEOUT : FS_CTL_ATTR_TIMEOUT);
+	fuse_reply_attr(req, &st, fs_attr_timeout(fs, n, h));
 }
 
 /* Apply mode/owner/times to every staged writer of N. 1 when N had one
@@ -358,7 +364,7 @@ out:
 		return;
 	}
 	st.st_ino = ino;
-	fuse_reply_attr(req, &st, FS_ATTR_TIMEOUT);
+	fuse_reply_attr(req, &st, fs_attr_timeout(fs, n, h));
 }
 
 void fs_op_readlink(fuse_req_t req, fuse_ino_t ino)

@@ -296,6 +296,7 @@ void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 	fi->fh = (uint64_t)(uintptr_t)h;
 	struct fuse_entry_param e;
 	fs_entry(fs, n, &st, &e);
+	e.attr_timeout = h->scratch ? FS_ATTR_TIMEOUT : 0.0;
 	free(path);
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 		writers_remove(fs, h);

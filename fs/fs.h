@@ -125,6 +125,7 @@ void fs_entry(struct cfgfs_fs *fs, struct node *n, const struct stat *st,
 int fs_do_lookup(struct cfgfs_fs *fs, struct node *parent, const char *name,
 		 struct fuse_entry_param *e);
 void fs_inval_inode(struct cfgfs_fs *fs, struct node *n);
+double fs_attr_timeout(struct cfgfs_fs *fs, struct node *n, struct handle *h);
 void fs_inval_entry(struct cfgfs_fs *fs, struct node *parent, const char *name);
 
 /* ctl.c */

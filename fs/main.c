@@ -5,6 +5,10 @@
  * anything and the first request already sees a tree equal to HEAD.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +47,50 @@ static int build_fuse_args(struct fuse_args *args, const struct cfgfs_config *cf
 	return rc;
 }
 
+/* Is PATH at or below DIR? */
+static bool inside(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/' || n == 1);
+}
+
+/*
+ * Mounted over the directory that holds the store, the daemon would reach
+ * its own store through its own mount, where .git is hidden. So it steps
+ * into a private copy of the mount namespace and detaches the FUSE mount
+ * there only: users see the mount, the daemon sees the disk. Must run
+ * while the process has one thread. *orig_ns keeps the users' namespace,
+ * for the unmount at the end.
+ */
+static int private_view(const struct cfgfs_config *cfg, int *orig_ns)
+{
+	*orig_ns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	if (*orig_ns < 0)
+		return -errno;
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    umount2(cfg->mountpoint, MNT_DETACH) < 0) {
+		int e = errno;
+		close(*orig_ns);
+		*orig_ns = -1;
+		return -e;
+	}
+	return 0;
+}
+
+/* Unmount in the users' namespace, from a child that can switch to it. */
+static void unmount_in(int ns, const char *mountpoint)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setns(ns, CLONE_NEWNS) < 0)
+			_exit(1);
+		_exit(umount2(mountpoint, MNT_DETACH) < 0 && errno != EINVAL ? 1 : 0);
+	}
+	int status;
+	if (pid > 0)
+		(void)waitpid(pid, &status, 0);
+}
+
 static int serve(struct cfgfs_config *cfg, struct cfgfs_policy *policy, const char *argv0)
 {
 	char err[MAIN_ERR_MAX] = "";
@@ -53,11 +101,20 @@ static int serve(struct cfgfs_config *cfg, struct cfgfs_policy *policy, const ch
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config *loop = NULL;
 	bool fs_ready = false, mounted = false, handlers = false;
-	int status = 1;
+	int status = 1, orig_ns = -1;
 
+	memset(&fs, 0, sizeof(fs));
 	if (cfgfs_log_init(&log, cfg->log_format == CFGFS_LOG_JSON, !cfg->foreground) < 0) {
 		fprintf(stderr, "cfgfs: cannot start logging\n");
 		return 1;
+	}
+	/* FUSE options first: a bad one must not touch the store */
+	if (build_fuse_args(&args, cfg, argv0) < 0)
+		goto out;
+	se = fuse_session_new(&args, &cfgfs_fs_ops, sizeof(cfgfs_fs_ops), &fs);
+	if (!se) {
+		status = 2; /* libfuse printed which option it refused */
+		goto out;
 	}
 	if (cfgfs_store_global_init(cfg->fsync) < 0) {
 		fprintf(stderr, "cfgfs: cannot initialise libgit2\n");
@@ -70,13 +127,6 @@ static int serve(struct cfgfs_config *cfg, struct cfgfs_policy *policy, const ch
 	if (fs_init(&fs, live, &log) < 0)
 		goto out;
 	fs_ready = true;
-	if (build_fuse_args(&args, cfg, argv0) < 0)
-		goto out;
-	se = fuse_session_new(&args, &cfgfs_fs_ops, sizeof(cfgfs_fs_ops), &fs);
-	if (!se) {
-		status = 2; /* libfuse printed which option it refused */
-		goto out;
-	}
 	fs.se = se;
 	if (fuse_set_signal_handlers(se) < 0)
 		goto out;
@@ -88,6 +138,16 @@ static int serve(struct cfgfs_config *cfg, struct cfgfs_policy *policy, const ch
 	mounted = true;
 	if (fuse_daemonize(cfg->foreground) < 0)
 		goto out;
+	if (inside(cfg->gitdir, cfg->mountpoint)) {
+		int rc = private_view(cfg, &orig_ns);
+		if (rc < 0) {
+			cfgfs_log(&log, CFGFS_ERROR, "mount", "error",
+				  "the store is under the mount point and cannot be reached "
+				  "(needs root); use -o gitdir= outside it",
+				  "errno", strerror(-rc), NULL);
+			goto out;
+		}
+	}
 	if (cfgfs_live_start(live) < 0)
 		goto out;
 	struct cfgfs_live_stats st;
@@ -101,13 +161,18 @@ static int serve(struct cfgfs_config *cfg, struct cfgfs_policy *policy, const ch
 		goto out;
 	fuse_loop_cfg_set_max_threads(loop, MAIN_MAX_THREADS);
 	fuse_loop_cfg_set_clone_fd(loop, 0);
-	status = fuse_session_loop_mt(se, loop) == 0 ? 0 : 1;
+	/* a positive result is the signal that ended the session: a clean stop */
+	status = fuse_session_loop_mt(se, loop) < 0 ? 1 : 0;
 	cfgfs_log(&log, CFGFS_INFO, "unmount", "mountpoint", cfg->mountpoint, NULL);
 out:
 	if (loop)
 		fuse_loop_cfg_destroy(loop);
-	if (mounted)
+	if (mounted && orig_ns >= 0)
+		unmount_in(orig_ns, cfg->mountpoint);
+	else if (mounted)
 		fuse_session_unmount(se);
+	if (orig_ns >= 0)
+		close(orig_ns);
 	if (handlers)
 		fuse_remove_signal_handlers(se);
 	if (se)

@@ -13,6 +13,10 @@ static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	/* the daemon must see every write before it is acknowledged */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* a writer's direct writes move the kernel's one size per inode;
+	 * re-check attributes on read so other readers see the live size */
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
