@@ -262,8 +262,8 @@ static size_t first_after(const struct cfgfs_events *ev, uint64_t after)
 	return lo;
 }
 
-int cfgfs_events_read(struct cfgfs_events *ev, uint64_t after, size_t max, char **out,
-		      size_t *len, uint64_t *next)
+int cfgfs_events_read(struct cfgfs_events *ev, uint64_t after, size_t max, char **out, size_t *len,
+                      uint64_t *next)
 {
 	char *buf = NULL;
 	size_t total = 0, first, end;
@@ -322,7 +322,7 @@ int cfgfs_events_wait(struct cfgfs_events *ev, uint64_t after, int timeout_ms)
 			break;
 		}
 		int w = timeout_ms < 0 ? pthread_cond_wait(&ev->cond, &ev->lock)
-				       : pthread_cond_timedwait(&ev->cond, &ev->lock, &deadline);
+		                       : pthread_cond_timedwait(&ev->cond, &ev->lock, &deadline);
 		if (w == ETIMEDOUT && !has_after(ev, after)) {
 			rc = -ETIMEDOUT;
 			break;
@@ -341,7 +341,7 @@ uint64_t cfgfs_events_last(struct cfgfs_events *ev)
 }
 
 void cfgfs_events_on_append(struct cfgfs_events *ev, void (*fn)(void *arg, uint64_t revision),
-			    void *arg)
+                            void *arg)
 {
 	pthread_mutex_lock(&ev->lock);
 	ev->on_append = fn;

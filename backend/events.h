@@ -35,8 +35,8 @@
 #define CFGFS_EVENTS_COMMIT_LEN 41
 
 struct cfgfs_event_path {
-	char *path;	/* relative to the tree root */
-	char *from;	/* the old path for "rename", else NULL */
+	char *path;     /* relative to the tree root */
+	char *from;     /* the old path for "rename", else NULL */
 	const char *op; /* "create", "modify", "delete", "rename" or "mode" */
 };
 
@@ -77,8 +77,8 @@ int cfgfs_events_append(struct cfgfs_events *ev, const struct cfgfs_event *e);
  * included: the reader's next cursor. When there is no such revision:
  * 0 with *OUT NULL, *LEN 0 and *NEXT = AFTER. 0 or -ENOMEM.
  */
-int cfgfs_events_read(struct cfgfs_events *ev, uint64_t after, size_t max, char **out,
-		      size_t *len, uint64_t *next);
+int cfgfs_events_read(struct cfgfs_events *ev, uint64_t after, size_t max, char **out, size_t *len,
+                      uint64_t *next);
 
 /*
  * Block until a revision greater than AFTER exists (0), TIMEOUT_MS passes
@@ -98,7 +98,7 @@ uint64_t cfgfs_events_last(struct cfgfs_events *ev);
  * not call cfgfs_events_append on the same log.
  */
 void cfgfs_events_on_append(struct cfgfs_events *ev, void (*fn)(void *arg, uint64_t revision),
-			    void *arg);
+                            void *arg);
 
 /* Wake every waiter with -ESHUTDOWN, now and from now on. */
 void cfgfs_events_shutdown(struct cfgfs_events *ev);

@@ -74,6 +74,7 @@ struct cfgfs_hooks {
 	struct slot *slots;
 	size_t nslots;
 	char *mountpoint;
+	char *workdir; /* the policy file's directory: hooks run there */
 	struct cfgfs_log *log;
 	cfgfs_hook_revert_fn revert;
 	void *revert_arg;
@@ -166,7 +167,7 @@ static void burst_free(struct burst *b)
 
 /* Open B at revision REV if it is empty; then note REV as its newest. */
 static void burst_touch(struct burst *b, uint64_t rev, const char *commit, const char *prev,
-			int64_t now)
+                        int64_t now)
 {
 	if (!b->active) {
 		b->active = true;
@@ -181,7 +182,7 @@ static void burst_touch(struct burst *b, uint64_t rev, const char *commit, const
 
 /* Add C's paths matched by HOOK to B. Returns how many matched, or -ENOMEM. */
 static int burst_add_change(struct burst *b, const struct cfgfs_hook *hook,
-			    const struct cfgfs_hook_change *c, int64_t now)
+                            const struct cfgfs_hook_change *c, int64_t now)
 {
 	int matched = 0, rc;
 	for (size_t i = 0; i < c->npaths; i++) {
@@ -260,7 +261,7 @@ void cfgfs_hooks_notify(struct cfgfs_hooks *hk, const struct cfgfs_hook_change *
 		char rev[ENV_NUMBER_LEN];
 		snprintf(rev, sizeof(rev), "%" PRIu64, c->revision);
 		cfgfs_log(hk->log, CFGFS_ERROR, "hook-error", "revision", rev, "error",
-			  strerror(ENOMEM), NULL);
+		          strerror(ENOMEM), NULL);
 	}
 }
 
@@ -304,7 +305,7 @@ static char *paths_var(const struct pathset *p, bool *truncated)
 
 /* The environment for one run: REV/COMMIT the newest, PREV before it all. */
 static int make_env(char ***envp, const struct cfgfs_hooks *hk, uint64_t rev, const char *commit,
-		    const char *prev, const struct pathset *paths)
+                    const char *prev, const struct pathset *paths)
 {
 	char v_rev[ENV_NUMBER_LEN], v_commit[ENV_COMMIT_LEN], v_prev[ENV_COMMIT_LEN];
 	char *v_mount = NULL, *v_paths = NULL;
@@ -320,8 +321,8 @@ static int make_env(char ***envp, const struct cfgfs_hooks *hk, uint64_t rev, co
 	}
 	if (!(v_paths = paths_var(paths, &truncated)))
 		goto cleanup;
-	const char *vars[HOOK_ENV_VARS] = {v_rev, v_commit, v_prev, v_mount, v_paths,
-					   "CFGFS_PATHS_TRUNCATED=1"};
+	const char *vars[HOOK_ENV_VARS] = {v_rev,   v_commit, v_prev,
+	                                   v_mount, v_paths,  "CFGFS_PATHS_TRUNCATED=1"};
 	rc = cfgfs_hooks_env(envp, vars, truncated ? HOOK_ENV_VARS : HOOK_ENV_VARS - 1);
 cleanup:
 	free(v_mount);
@@ -332,14 +333,14 @@ cleanup:
 /* Run one try, count it, log it. TRY is 1-based; TRIES 0 marks the final
  * try after a revert. */
 static enum cfgfs_hooks_result try_once(struct cfgfs_hooks *hk, struct slot *s, char **envp,
-					uint64_t rev, unsigned try, unsigned tries)
+                                        uint64_t rev, unsigned try, unsigned tries)
 {
 	const struct cfgfs_hook *hook = s->hook;
 	struct cfgfs_hooks_try t;
 	char v_rev[ENV_NUMBER_LEN], v_try[ENV_NUMBER_LEN], v_exit[ENV_NUMBER_LEN + 64];
 	char v_ms[ENV_NUMBER_LEN];
 
-	if (cfgfs_hooks_run_try(&t, hook, envp, hk->log) < 0)
+	if (cfgfs_hooks_run_try(&t, hook, envp, hk->workdir, hk->log) < 0)
 		t.result = CFGFS_HOOKS_FAILED; /* already logged as an internal error */
 	pthread_mutex_lock(&hk->lock);
 	if (t.result == CFGFS_HOOKS_OK)
@@ -368,8 +369,8 @@ static enum cfgfs_hooks_result try_once(struct cfgfs_hooks *hk, struct slot *s, 
 		snprintf(v_exit, sizeof(v_exit), "%d", t.exit_code);
 	snprintf(v_ms, sizeof(v_ms), "%" PRId64, t.duration_ms);
 	cfgfs_log(hk->log, t.result == CFGFS_HOOKS_OK ? CFGFS_INFO : CFGFS_WARN, "hook", "hook",
-		  hook->match, "revision", v_rev, "try", v_try, "result", result_name(t.result),
-		  "exit", v_exit, "duration_ms", v_ms, NULL);
+	          hook->match, "revision", v_rev, "try", v_try, "result", result_name(t.result),
+	          "exit", v_exit, "duration_ms", v_ms, NULL);
 	return t.result;
 }
 
@@ -418,7 +419,7 @@ static void end_revert(struct cfgfs_hooks *hk, struct slot *s, uint64_t rev)
 	pthread_mutex_unlock(&hk->lock);
 	if (nomem)
 		cfgfs_log(hk->log, CFGFS_ERROR, "hook-error", "hook", s->hook->match, "error",
-			  strerror(ENOMEM), NULL);
+		          strerror(ENOMEM), NULL);
 }
 
 /* Every try of burst B failed and the hook says revert: see hooks.h. */
@@ -439,31 +440,31 @@ static void revert(struct cfgfs_hooks *hk, struct slot *s, const struct burst *b
 	if (!go) {
 		if (!good[0])
 			cfgfs_log(hk->log, CFGFS_WARN, "hook-revert", "hook", hook->match, "result",
-				  "skipped", "reason", "no earlier revision to restore", NULL);
+			          "skipped", "reason", "no earlier revision to restore", NULL);
 		else if (!hk->revert)
 			cfgfs_log(hk->log, CFGFS_ERROR, "hook-revert", "hook", hook->match,
-				  "result", "failed", "reason", "no revert callback", NULL);
+			          "result", "failed", "reason", "no revert callback", NULL);
 		return;
 	}
 	rc = hk->revert(hk->revert_arg, hook, good, (const char *const *)b->paths.v, b->paths.n,
-			&new_rev, new_commit);
+	                &new_rev, new_commit);
 	if (rc == 0 && new_rev == 0)
 		rc = -EINVAL; /* a revision number is never 0 */
 	end_revert(hk, s, rc == 0 ? new_rev : 0);
 	if (rc < 0) {
 		cfgfs_log(hk->log, CFGFS_ERROR, "hook-revert", "hook", hook->match, "result",
-			  "failed", "good_commit", good, "error", strerror(-rc), NULL);
+		          "failed", "good_commit", good, "error", strerror(-rc), NULL);
 		return;
 	}
 	new_commit[CFGFS_HOOKS_COMMIT_LEN - 1] = '\0';
 	snprintf(v_rev, sizeof(v_rev), "%" PRIu64, new_rev);
 	cfgfs_log(hk->log, CFGFS_WARN, "hook-revert", "hook", hook->match, "result", "reverted",
-		  "good_commit", good, "revision", v_rev, "commit", new_commit, NULL);
+	          "good_commit", good, "revision", v_rev, "commit", new_commit, NULL);
 	if (stopping(hk))
 		return;
 	if ((rc = make_env(&envp, hk, new_rev, new_commit, b->last_commit, &b->paths)) < 0) {
 		cfgfs_log(hk->log, CFGFS_ERROR, "hook-error", "hook", hook->match, "error",
-			  strerror(-rc), NULL);
+		          strerror(-rc), NULL);
 		return;
 	}
 	if (try_once(hk, s, envp, new_rev, 1, 0) == CFGFS_HOOKS_OK) {
@@ -472,7 +473,7 @@ static void revert(struct cfgfs_hooks *hk, struct slot *s, const struct burst *b
 		pthread_mutex_unlock(&hk->lock);
 	} else {
 		cfgfs_log(hk->log, CFGFS_WARN, "hook-revert-failed", "hook", hook->match,
-			  "revision", v_rev, "action", "stopped", NULL);
+		          "revision", v_rev, "action", "stopped", NULL);
 	}
 	cfgfs_hooks_env_free(envp);
 }
@@ -486,9 +487,10 @@ static void run_burst(struct cfgfs_hooks *hk, struct slot *s, const struct burst
 	char **envp = NULL;
 	int rc;
 
-	if ((rc = make_env(&envp, hk, b->last_rev, b->last_commit, b->prev_commit, &b->paths)) < 0) {
+	if ((rc = make_env(&envp, hk, b->last_rev, b->last_commit, b->prev_commit, &b->paths)) <
+	    0) {
 		cfgfs_log(hk->log, CFGFS_ERROR, "hook-error", "hook", hook->match, "error",
-			  strerror(-rc), NULL);
+		          strerror(-rc), NULL);
 		return;
 	}
 	for (unsigned t = 1; t <= tries; t++) {
@@ -542,8 +544,8 @@ static void drop_pending(struct cfgfs_hooks *hk)
 		snprintf(first, sizeof(first), "%" PRIu64, b->first_rev);
 		snprintf(last, sizeof(last), "%" PRIu64, b->last_rev);
 		cfgfs_log(hk->log, CFGFS_WARN, "hook-dropped", "hook", hk->slots[i].hook->match,
-			  "first_revision", first, "last_revision", last, "reason", "unmounting",
-			  NULL);
+		          "first_revision", first, "last_revision", last, "reason", "unmounting",
+		          NULL);
 		burst_free(b);
 	}
 }
@@ -590,6 +592,7 @@ static void hooks_free(struct cfgfs_hooks *hk)
 	}
 	free(hk->slots);
 	free(hk->mountpoint);
+	free(hk->workdir);
 	pthread_cond_destroy(&hk->cond);
 	pthread_mutex_destroy(&hk->lock);
 	free(hk);
@@ -610,11 +613,12 @@ static int hooks_sync_init(struct cfgfs_hooks *hk)
 }
 
 int cfgfs_hooks_start(struct cfgfs_hooks **out, const struct cfgfs_policy *policy,
-		      const char *mountpoint, struct cfgfs_log *log, cfgfs_hook_revert_fn revert,
-		      void *revert_arg)
+                      const char *mountpoint, struct cfgfs_log *log, cfgfs_hook_revert_fn revert,
+                      void *revert_arg)
 {
 	struct cfgfs_hooks *hk = NULL;
 	size_t n = cfgfs_policy_hook_count(policy);
+	const char *file = cfgfs_policy_file(policy);
 	bool sync_ok = false;
 	int rc = -ENOMEM;
 
@@ -627,6 +631,12 @@ int cfgfs_hooks_start(struct cfgfs_hooks **out, const struct cfgfs_policy *polic
 	rc = -ENOMEM;
 	if (!(hk->mountpoint = strdup(mountpoint ? mountpoint : "")))
 		goto cleanup;
+	if (file && !(hk->workdir = strdup(file)))
+		goto cleanup;
+	if (hk->workdir)
+		*strrchr(hk->workdir, '/') = '\0'; /* the file's path is absolute */
+	if (hk->workdir && !hk->workdir[0])
+		strcpy(hk->workdir, "/");
 	if (n && !(hk->slots = calloc(n, sizeof(*hk->slots))))
 		goto cleanup;
 	for (; hk->nslots < n; hk->nslots++) {
@@ -675,16 +685,16 @@ size_t cfgfs_hooks_states(struct cfgfs_hooks *hk, struct cfgfs_hook_state *out, 
 	for (size_t i = 0; i < hk->nslots && i < max; i++) {
 		const struct slot *s = &hk->slots[i];
 		out[i] = (struct cfgfs_hook_state){
-			.match = s->hook->match,
-			.run0 = s->hook->run[0],
-			.runs_ok = s->runs_ok,
-			.runs_failed = s->runs_failed,
-			.retries = s->retries,
-			.reverts = s->reverts,
-			.timeouts = s->timeouts,
-			.last_time = s->last_time,
-			.last_result = s->last_result,
-			.last_revision = s->last_revision,
+		    .match = s->hook->match,
+		    .run0 = s->hook->run[0],
+		    .runs_ok = s->runs_ok,
+		    .runs_failed = s->runs_failed,
+		    .retries = s->retries,
+		    .reverts = s->reverts,
+		    .timeouts = s->timeouts,
+		    .last_time = s->last_time,
+		    .last_result = s->last_result,
+		    .last_revision = s->last_revision,
 		};
 	}
 	size_t n = hk->nslots;

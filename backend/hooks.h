@@ -26,7 +26,9 @@
  *     timeout x (retries + 1) plus backoffs) delays the hooks after it.
  *     A burst that arrives while its hook runs is kept for the next run.
  *   - Process: argv exactly as written, through posix_spawnp (PATH search,
- *     never a shell, `{}` not expanded), in its own process group, stdin
+ *     never a shell, `{}` not expanded), in its own process group, with the
+ *     policy file's directory as working directory (the SPEC makes paths in
+ *     the policy relative to it, so `run: [./reload.sh]` works), stdin
  *     /dev/null, every other descriptor of the daemon closed. stdout and
  *     stderr are logged line by line ("hook-output", at most
  *     CFGFS_HOOKS_MAX_OUTPUT bytes a try). At TIMEOUT the group gets
@@ -92,7 +94,7 @@
 /* What the commit path tells the runner about one published revision. */
 struct cfgfs_hook_change {
 	uint64_t revision;
-	const char *commit;	     /* 40 hex digits */
+	const char *commit;          /* 40 hex digits */
 	const char *previous_commit; /* the commit before it; NULL or "" for the first */
 	const char *const *paths;    /* changed paths (both names of a rename) */
 	size_t npaths;
@@ -106,9 +108,9 @@ struct cfgfs_hook_change {
  * and the hook is left as it is). It may call cfgfs_hooks_notify.
  */
 typedef int (*cfgfs_hook_revert_fn)(void *arg, const struct cfgfs_hook *hook,
-				    const char *good_commit, const char *const *paths,
-				    size_t npaths, uint64_t *new_revision,
-				    char new_commit[CFGFS_HOOKS_COMMIT_LEN]);
+                                    const char *good_commit, const char *const *paths,
+                                    size_t npaths, uint64_t *new_revision,
+                                    char new_commit[CFGFS_HOOKS_COMMIT_LEN]);
 
 struct cfgfs_hooks;
 
@@ -120,8 +122,8 @@ struct cfgfs_hooks;
  * started. 0, -ENOMEM or -errno from pthread_create; *OUT NULL on failure.
  */
 int cfgfs_hooks_start(struct cfgfs_hooks **out, const struct cfgfs_policy *policy,
-		      const char *mountpoint, struct cfgfs_log *log, cfgfs_hook_revert_fn revert,
-		      void *revert_arg);
+                      const char *mountpoint, struct cfgfs_log *log, cfgfs_hook_revert_fn revert,
+                      void *revert_arg);
 
 /* Stop as described above, join the worker and free HK. NULL is allowed.
  * Must not be called from inside REVERT. */
@@ -137,9 +139,9 @@ struct cfgfs_hook_state {
 	const char *match; /* the policy's glob */
 	const char *run0;  /* argv[0] */
 	uint64_t runs_ok, runs_failed, retries, reverts, timeouts;
-	int64_t last_time;	 /* seconds since the epoch the last try ended; 0: never */
+	int64_t last_time;       /* seconds since the epoch the last try ended; 0: never */
 	const char *last_result; /* "ok", "failed", "timeout" or "never" */
-	uint64_t last_revision;	 /* CFGFS_REVISION of the last try; 0: never */
+	uint64_t last_revision;  /* CFGFS_REVISION of the last try; 0: never */
 };
 
 /* Copy the state of up to MAX hooks, in policy order, into OUT; returns the

@@ -24,8 +24,8 @@
 
 /* Inherited variables the runner always replaces or removes. */
 static const char *const reserved_env[] = {
-	"CFGFS_REVISION", "CFGFS_COMMIT", "CFGFS_PREVIOUS_COMMIT",
-	"CFGFS_MOUNT",	  "CFGFS_PATHS",  "CFGFS_PATHS_TRUNCATED",
+    "CFGFS_REVISION", "CFGFS_COMMIT", "CFGFS_PREVIOUS_COMMIT",
+    "CFGFS_MOUNT",    "CFGFS_PATHS",  "CFGFS_PATHS_TRUNCATED",
 };
 
 static int64_t mono_ms(void)
@@ -98,13 +98,13 @@ static void emit_line(struct output *o, struct stream *s)
 {
 	if (o->logged >= CFGFS_HOOKS_MAX_OUTPUT) {
 		if (!o->truncated)
-			cfgfs_log(o->log, CFGFS_WARN, "hook-output-truncated", "hook", o->hook->match,
-				  NULL);
+			cfgfs_log(o->log, CFGFS_WARN, "hook-output-truncated", "hook",
+			          o->hook->match, NULL);
 		o->truncated = true;
 	} else {
 		s->line[s->len] = '\0';
 		cfgfs_log(o->log, CFGFS_INFO, "hook-output", "hook", o->hook->match, "stream",
-			  s->name, "line", s->line, NULL);
+		          s->name, "line", s->line, NULL);
 		o->logged += s->len + 1;
 	}
 	s->len = 0;
@@ -156,8 +156,8 @@ static bool leader_exited(pid_t pid)
 	return si.si_pid == pid;
 }
 
-static int spawn(pid_t *pid, const struct cfgfs_hook *hook, char *const *envp, int out_w,
-		 int err_w)
+static int spawn(pid_t *pid, const struct cfgfs_hook *hook, char *const *envp, const char *workdir,
+                 int out_w, int err_w)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -171,7 +171,8 @@ static int spawn(pid_t *pid, const struct cfgfs_hook *hook, char *const *envp, i
 	if ((rc = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0)) ||
 	    (rc = posix_spawn_file_actions_adddup2(&fa, out_w, STDOUT_FILENO)) ||
 	    (rc = posix_spawn_file_actions_adddup2(&fa, err_w, STDERR_FILENO)) ||
-	    (rc = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1)))
+	    (rc = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1)) ||
+	    (workdir && (rc = posix_spawn_file_actions_addchdir_np(&fa, workdir))))
 		goto cleanup;
 	if ((rc = posix_spawnattr_init(&attr)) != 0)
 		goto cleanup;
@@ -181,7 +182,7 @@ static int spawn(pid_t *pid, const struct cfgfs_hook *hook, char *const *envp, i
 	sigemptyset(&none);
 	sigfillset(&all);
 	if ((rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-							  POSIX_SPAWN_SETSIGDEF)) ||
+	                                              POSIX_SPAWN_SETSIGDEF)) ||
 	    (rc = posix_spawnattr_setpgroup(&attr, 0)) ||
 	    (rc = posix_spawnattr_setsigmask(&attr, &none)) ||
 	    (rc = posix_spawnattr_setsigdefault(&attr, &all)))
@@ -203,7 +204,7 @@ enum phase { RUNNING, TERM_SENT, KILLED };
  * Returns the phase reached (RUNNING: it ended on its own).
  */
 static enum phase supervise(pid_t pid, const struct cfgfs_hook *hook, struct output *o,
-			    struct stream *streams)
+                            struct stream *streams)
 {
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	int64_t deadline = mono_ms() + (int64_t)hook->timeout_ms, drain_until = -1;
@@ -236,9 +237,9 @@ static enum phase supervise(pid_t pid, const struct cfgfs_hook *hook, struct out
 			wake = now + RUN_POLL_TICK_MS; /* nothing else tells us it exited */
 
 		struct pollfd fds[3] = {
-			{.fd = streams[0].fd, .events = POLLIN},
-			{.fd = streams[1].fd, .events = POLLIN},
-			{.fd = exited ? -1 : pidfd, .events = POLLIN},
+		    {.fd = streams[0].fd, .events = POLLIN},
+		    {.fd = streams[1].fd, .events = POLLIN},
+		    {.fd = exited ? -1 : pidfd, .events = POLLIN},
 		};
 		int64_t wait = wake - now;
 		if (wait < 0)
@@ -276,7 +277,7 @@ static void fill_result(struct cfgfs_hooks_try *out, enum phase phase, int statu
 }
 
 int cfgfs_hooks_run_try(struct cfgfs_hooks_try *out, const struct cfgfs_hook *hook,
-			char *const *envp, struct cfgfs_log *log)
+                        char *const *envp, const char *workdir, struct cfgfs_log *log)
 {
 	int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
 	struct output o = {.hook = hook, .log = log};
@@ -290,10 +291,10 @@ int cfgfs_hooks_run_try(struct cfgfs_hooks_try *out, const struct cfgfs_hook *ho
 	if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
 		rc = -errno;
 		cfgfs_log(log, CFGFS_ERROR, "hook-error", "hook", hook->match, "error",
-			  strerror(-rc), NULL);
+		          strerror(-rc), NULL);
 		goto cleanup;
 	}
-	err = spawn(&pid, hook, envp, out_pipe[1], err_pipe[1]);
+	err = spawn(&pid, hook, envp, workdir, out_pipe[1], err_pipe[1]);
 	close(out_pipe[1]);
 	close(err_pipe[1]);
 	out_pipe[1] = err_pipe[1] = -1;
@@ -306,15 +307,22 @@ int cfgfs_hooks_run_try(struct cfgfs_hooks_try *out, const struct cfgfs_hook *ho
 	if (err != 0) {
 		rc = -err;
 		cfgfs_log(log, CFGFS_ERROR, "hook-error", "hook", hook->match, "error",
-			  strerror(err), NULL);
+		          strerror(err), NULL);
 		goto cleanup;
 	}
 	streams[0].fd = out_pipe[0];
 	streams[1].fd = err_pipe[0];
 	out_pipe[0] = err_pipe[0] = -1;
 	phase = supervise(pid, hook, &o, streams);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	while ((err = waitpid(pid, &status, 0) < 0 ? errno : 0) == EINTR)
 		;
+	if (err != 0) {
+		/* Reaped by someone else (SIGCHLD ignored?): its status is lost. */
+		rc = -err;
+		cfgfs_log(log, CFGFS_ERROR, "hook-error", "hook", hook->match, "error",
+		          strerror(err), NULL);
+		goto cleanup;
+	}
 	fill_result(out, phase, status);
 cleanup:
 	stream_close(&o, &streams[0]);

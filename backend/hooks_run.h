@@ -20,14 +20,15 @@ enum cfgfs_hooks_result {
 
 struct cfgfs_hooks_try {
 	enum cfgfs_hooks_result result;
-	int exit_code;	    /* -1 when it did not exit normally */
-	int signal;	    /* the signal that ended it, or 0 */
-	int spawn_error;    /* errno from posix_spawnp when it never ran, or 0 */
+	int exit_code;   /* -1 when it did not exit normally */
+	int signal;      /* the signal that ended it, or 0 */
+	int spawn_error; /* errno from posix_spawnp when it never ran, or 0 */
 	int64_t duration_ms;
 };
 
 /*
- * Run HOOK once with environment ENVP (from cfgfs_hooks_env), waiting at
+ * Run HOOK once with environment ENVP (from cfgfs_hooks_env), in directory
+ * WORKDIR (NULL: the daemon's), waiting at
  * most its timeout (then killing its process group), logging its output.
  * Fills *OUT and returns 0 when the hook was tried (whatever its result,
  * an argv[0] that cannot be run included), or <0 for an internal failure
@@ -35,7 +36,7 @@ struct cfgfs_hooks_try {
  * FAILED.
  */
 int cfgfs_hooks_run_try(struct cfgfs_hooks_try *out, const struct cfgfs_hook *hook,
-			char *const *envp, struct cfgfs_log *log);
+                        char *const *envp, const char *workdir, struct cfgfs_log *log);
 
 /*
  * A NULL-terminated environment in *OUT: the daemon's environment without
