@@ -33,11 +33,17 @@ int fs_stat(struct cfgfs_fs *fs, struct node *n, struct handle *h, struct stat *
 	if (n == &fs->ctl_rejected)
 		return fstat(cfgfs_live_rejected_fd(fs->live), st) < 0 ? -errno : 0;
 	int fd = -1;
-	/* only the writer itself sees its staged bytes; everyone else sees
-	 * the live file (or, for a file being created, its pending attrs) */
+	/* The kernel keeps one size per inode, shared by every reader: it is
+	 * always the live file's. Only a file being created, which has no live
+	 * version, shows its staged copy (with a zero timeout). */
 	pthread_mutex_lock(&fs->tree_lock);
-	if (h && h->stage.fd >= 0)
-		fd = dup(h->stage.fd);
+	if (n->pending) {
+		if (!h || h->stage.fd < 0)
+			for (h = n->writers; h && h->stage.fd < 0; h = h->wnext)
+				;
+		if (h && h->stage.fd >= 0)
+			fd = dup(h->stage.fd);
+	}
 	bool pending = n->pending;
 	mode_t pmode = n->pending_mode;
 	uid_t puid = n->pending_uid;
@@ -75,12 +81,12 @@ double fs_attr_timeout(struct cfgfs_fs *fs, struct node *n, struct handle *h)
 {
 	if (n->kind != NODE_LIVE)
 		return FS_CTL_ATTR_TIMEOUT;
-	/* attributes from a staged copy, or of a file with writers, must not
-	 * stick: the kernel keeps one size per inode for every reader */
+	(void)h;
+	/* a file being created shows its staged copy: never cached */
 	pthread_mutex_lock(&fs->tree_lock);
-	bool busy = (h && h->stage.fd >= 0) || n->writers != NULL || n->pending;
+	bool pending = n->pending;
 	pthread_mutex_unlock(&fs->tree_lock);
-	return busy ? 0.0 : FS_ATTR_TIMEOUT;
+	return pending ? 0.0 : FS_ATTR_TIMEOUT;
 }
 
 int fs_do_lookup(struct cfgfs_fs *fs, struct node *parent, const char *name,
@@ -258,13 +264,21 @@ static int setattr_size(struct cfgfs_fs *fs, struct node *n, struct handle *h, o
 		return -EFBIG;
 	if (h && h->scratch)
 		return ftruncate(h->fd, size) < 0 ? -errno : 0;
+	bool at_open = false;
+	if (!h && size == 0) {
+		h = fs_fresh_writer(fs, n, (pid_t)who->pid); /* open(O_TRUNC) */
+		at_open = h != NULL;
+	}
 	if (h && h->node == n) {
 		pthread_mutex_lock(&h->lock);
 		int rc = fs_handle_stage(fs, h, size == 0);
 		if (rc == 0 && ftruncate(h->stage.fd, size) < 0)
 			rc = -errno;
+		/* a bare O_TRUNC is saved at release, unless written to before */
 		if (rc == 0)
-			h->dirty = h->any_owner = true;
+			h->dirty = h->wrote = true;
+		if (rc == 0 && !at_open)
+			h->any_owner = true;
 		pthread_mutex_unlock(&h->lock);
 		return rc;
 	}

@@ -33,6 +33,17 @@ static struct handle *handle_new(struct node *n, int flags)
 	return h;
 }
 
+struct handle *fs_fresh_writer(struct cfgfs_fs *fs, struct node *n, pid_t pid)
+{
+	struct handle *found = NULL;
+	pthread_mutex_lock(&fs->tree_lock);
+	for (struct handle *h = n->writers; h && !found; h = h->wnext)
+		if (h->opener == pid && !h->wrote)
+			found = h;
+	pthread_mutex_unlock(&fs->tree_lock);
+	return found;
+}
+
 static void writers_add(struct cfgfs_fs *fs, struct handle *h)
 {
 	pthread_mutex_lock(&fs->tree_lock);
@@ -162,7 +173,14 @@ static int open_live(struct cfgfs_fs *fs, struct node *n, const char *path, stru
 	if (h->fd < 0 && !(pending && errno == ENOENT))
 		return -errno;
 	if (acc == O_RDONLY) {
-		fi->keep_cache = !pending && n->kind == NODE_LIVE;
+		/* while a save is being written, the kernel's size of this inode
+		 * can be the writer's: read around the page cache, which it
+		 * would clamp to that size */
+		pthread_mutex_lock(&fs->tree_lock);
+		bool busy = n->writers != NULL || n->pending;
+		pthread_mutex_unlock(&fs->tree_lock);
+		fi->direct_io = busy || n->kind != NODE_LIVE;
+		fi->keep_cache = !fi->direct_io;
 		fi->noflush = 1;
 		return 0;
 	}
@@ -202,6 +220,7 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	h->opener = fuse_req_ctx(req)->pid;
 	writers_add(fs, h);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	if (fuse_reply_open(req, fi) == -ENOENT) {
@@ -411,7 +430,7 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 			rc = -errno;
 	}
 	if (rc == 0 && !h->scratch) {
-		h->dirty = true;
+		h->dirty = h->wrote = true;
 		note_owner(h, fi);
 	}
 	pthread_mutex_unlock(&h->lock);

@@ -66,6 +66,8 @@ struct handle {
 	int fd;                  /* live file (reads, copy source), or a scratch file */
 	struct cfgfs_stage stage; /* fd -1 when none */
 	int flags;
+	pid_t opener;   /* the thread that opened it */
+	bool wrote;     /* any write or truncate reached it */
 	bool scratch;   /* passthrough, never committed */
 	bool dirty;     /* staged bytes not committed */
 	bool any_owner; /* a write without a lock owner: any FLUSH commits */
@@ -145,6 +147,9 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+/* The writable handle of N that PID opened and nothing has written to
+ * yet: where the truncate half of its open(O_TRUNC) belongs. */
+struct handle *fs_fresh_writer(struct cfgfs_fs *fs, struct node *n, pid_t pid);
 /* Stage/truncate helpers shared with setattr. */
 int fs_handle_stage(struct cfgfs_fs *fs, struct handle *h, bool empty);
 int fs_save_handle(struct cfgfs_fs *fs, struct handle *h, const struct cfgfs_who *who);

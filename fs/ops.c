@@ -7,10 +7,12 @@
 static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
-	/* O_TRUNC must reach open, not arrive as a separate setattr that would
-	 * be a save of an empty file */
-	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
-		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/* No atomic O_TRUNC: with it the kernel zeroes the inode's one size
+	 * and drops its page cache for every reader the moment a writer opens.
+	 * Without it, open(O_TRUNC) arrives as OPEN and then a truncate from
+	 * the same thread, which fs_op_setattr gives to that fresh handle's
+	 * staged copy while readers keep the live size. */
+	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
 	/* the daemon must see every write before it is acknowledged */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	/* a writer's direct writes move the kernel's one size per inode;
