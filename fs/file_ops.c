@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct handle *handle_new(struct node *n, int flags)
@@ -178,9 +179,12 @@ static int open_live(struct cfgfs_fs *fs, struct node *n, const char *path, stru
 		 * would clamp to that size */
 		pthread_mutex_lock(&fs->tree_lock);
 		bool busy = n->writers != NULL || n->pending;
-		pthread_mutex_unlock(&fs->tree_lock);
 		fi->direct_io = busy || n->kind != NODE_LIVE;
 		fi->keep_cache = !fi->direct_io;
+		h->cached = fi->keep_cache;
+		if (h->cached)
+			n->cached_readers++;
+		pthread_mutex_unlock(&fs->tree_lock);
 		fi->noflush = 1;
 		return 0;
 	}
@@ -370,6 +374,30 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 	(void)fs;
 }
 
+/*
+ * A writer's writes move the size the kernel keeps for the inode, and a
+ * reader that opened before the writer reads through the page cache up to
+ * that size: past the live file's end it would get zeros. Readers opening
+ * while a writer exists read around the cache, so only the earlier ones
+ * matter: let them finish (briefly) before the first write.
+ */
+static void drain_cached_readers(struct cfgfs_fs *fs, struct handle *h)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += FS_WRITER_DRAIN_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&fs->tree_lock);
+	while (h->node->cached_readers > 0)
+		if (pthread_cond_timedwait(&fs->readers_gone, &fs->tree_lock, &until) != 0)
+			break;
+	h->drained = true;
+	pthread_mutex_unlock(&fs->tree_lock);
+}
+
 static void note_owner(struct handle *h, struct fuse_file_info *fi)
 {
 	if (!fi->lock_owner) {
@@ -409,6 +437,8 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 		fuse_reply_err(req, EFBIG);
 		return;
 	}
+	if (!h->scratch && !h->drained)
+		drain_cached_readers(fs, h);
 	pthread_mutex_lock(&h->lock);
 	int rc = 0;
 	int fd = h->fd;
@@ -493,6 +523,8 @@ void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	pthread_mutex_unlock(&h->lock);
 	/* a file created here whose save never committed does not exist */
 	pthread_mutex_lock(&fs->tree_lock);
+	if (h->cached && --n->cached_readers == 0)
+		pthread_cond_broadcast(&fs->readers_gone);
 	bool vanish = n->pending && n->attached && n->writers == NULL;
 	struct node *parent = n->parent;
 	char *name = vanish ? strdup(n->name) : NULL;

@@ -29,6 +29,9 @@
 #define FS_CTL_ATTR_TIMEOUT 0.0 /* control files change on their own */
 #define FS_HASH_BUCKETS 4096
 #define FS_MAX_OWNERS 8
+/* How long a writer's first write waits for readers that opened before it
+ * and read through the page cache, whose size its writes would move. */
+#define FS_WRITER_DRAIN_MS 50
 
 #define FS_CTL_DIR ".cfgfs"
 #define FS_HISTORY_DIR ".history"
@@ -57,6 +60,7 @@ struct node {
 	uid_t pending_uid;
 	gid_t pending_gid;
 	struct handle *writers; /* handles with staging; guarded by tree_lock */
+	unsigned cached_readers; /* open read handles using the page cache */
 	struct node *hnext;
 };
 
@@ -68,6 +72,8 @@ struct handle {
 	int flags;
 	pid_t opener;   /* the thread that opened it */
 	bool wrote;     /* any write or truncate reached it */
+	bool cached;    /* a reader using the page cache (counted in the node) */
+	bool drained;   /* a writer that waited for cached readers to finish */
 	bool scratch;   /* passthrough, never committed */
 	bool dirty;     /* staged bytes not committed */
 	bool any_owner; /* a write without a lock owner: any FLUSH commits */
@@ -93,6 +99,7 @@ struct cfgfs_fs {
 	struct cfgfs_live *live;
 	struct cfgfs_log *log;
 	pthread_mutex_t tree_lock; /* nodes, hash, lookup counts, writer lists */
+	pthread_cond_t readers_gone; /* a node's cached_readers fell; with tree_lock */
 	struct node root;
 	struct node ctl_dir, ctl_errors, ctl_status, ctl_rejected;
 	struct node *hash[FS_HASH_BUCKETS];

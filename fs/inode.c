@@ -43,7 +43,10 @@ int fs_init(struct cfgfs_fs *fs, struct cfgfs_live *live, struct cfgfs_log *log)
 	init_fixed(&fs->ctl_status, &fs->ctl_dir, "status", NODE_CTL, CTL_STATUS);
 	/* the rejected tree is a subtree root: paths below it start there */
 	init_fixed(&fs->ctl_rejected, NULL, "rejected", NODE_REJECTED, CTL_REJECTED);
-	return -pthread_mutex_init(&fs->tree_lock, NULL);
+	int rc = pthread_mutex_init(&fs->tree_lock, NULL);
+	if (rc == 0 && (rc = pthread_cond_init(&fs->readers_gone, NULL)) != 0)
+		pthread_mutex_destroy(&fs->tree_lock);
+	return -rc;
 }
 
 static void free_node(struct node *n)
@@ -65,6 +68,7 @@ void fs_destroy(struct cfgfs_fs *fs)
 		}
 		fs->hash[i] = NULL;
 	}
+	pthread_cond_destroy(&fs->readers_gone);
 	pthread_mutex_destroy(&fs->tree_lock);
 }
 
