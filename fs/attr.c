@@ -28,6 +28,8 @@ void fs_entry(struct cfgfs_fs *fs, struct node *n, const struct stat *st,
 
 int fs_stat(struct cfgfs_fs *fs, struct node *n, struct handle *h, struct stat *st)
 {
+	if (n->kind == NODE_HIST)
+		return fs_hist_stat(fs, n, st);
 	if (n->kind == NODE_CTL)
 		return fs_ctl_stat(fs, n, st);
 	if (n == &fs->ctl_rejected)
@@ -79,6 +81,8 @@ int fs_stat(struct cfgfs_fs *fs, struct node *n, struct handle *h, struct stat *
 
 double fs_attr_timeout(struct cfgfs_fs *fs, struct node *n, struct handle *h)
 {
+	if (n->kind == NODE_HIST && (n->hk == HK_REV || n->hk == HK_TREE || n->hk == HK_FVER))
+		return FS_HIST_TIMEOUT;
 	if (n->kind != NODE_LIVE)
 		return FS_CTL_ATTR_TIMEOUT;
 	(void)h;
@@ -95,6 +99,9 @@ int fs_do_lookup(struct cfgfs_fs *fs, struct node *parent, const char *name,
 	struct stat st;
 	struct node *n = NULL;
 	int rc;
+	if (parent->kind == NODE_HIST ||
+	    (parent == &fs->root && strcmp(name, FS_HISTORY_DIR) == 0))
+		return fs_hist_lookup(fs, parent, name, e);
 	if (parent->kind == NODE_CTL || (parent == &fs->root && strcmp(name, FS_CTL_DIR) == 0)) {
 		rc = fs_ctl_lookup(fs, parent, name, &n);
 		if (rc < 0)
@@ -165,12 +172,13 @@ void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct cfgfs_fs *fs = fuse_req_userdata(req);
 	struct fuse_entry_param e;
-	int rc = fs_do_lookup(fs, fs_node(fs, parent), name, &e);
+	struct node *p = fs_node(fs, parent);
+	int rc = fs_do_lookup(fs, p, name, &e);
 	if (rc == -ENOENT) {
-		/* a negative entry: absorbs editors' probes; every create goes
-		 * through us, so it is never stale */
+		/* a negative entry: absorbs editors' probes; every create in the
+		 * live tree goes through us, so it is never stale there */
 		memset(&e, 0, sizeof(e));
-		e.entry_timeout = FS_ENTRY_TIMEOUT;
+		e.entry_timeout = p->kind == NODE_LIVE ? FS_ENTRY_TIMEOUT : 0.0;
 		fuse_reply_entry(req, &e);
 		return;
 	}
@@ -325,6 +333,16 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 	struct cfgfs_who who;
 	int rc = 0;
 	fs_who(req, &who);
+	if (n->kind == NODE_HIST && n->hk == HK_ROLLBACK && !(to_set & ~FUSE_SET_ATTR_SIZE)) {
+		/* `echo N > rollback` truncates first: nothing to truncate */
+		struct stat st;
+		int r = fs_hist_stat(fs, n, &st);
+		if (r < 0)
+			fuse_reply_err(req, -r);
+		else
+			fuse_reply_attr(req, &st, 0.0);
+		return;
+	}
 	if (n->kind != NODE_LIVE) {
 		fuse_reply_err(req, EROFS);
 		return;
@@ -385,8 +403,16 @@ void fs_op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct cfgfs_fs *fs = fuse_req_userdata(req);
 	struct node *n = fs_node(fs, ino);
-	char *path = fs_path(fs, n);
 	char buf[4096];
+	if (n->kind == NODE_HIST) {
+		int r = fs_hist_readlink(fs, n, buf, sizeof(buf));
+		if (r < 0)
+			fuse_reply_err(req, -r);
+		else
+			fuse_reply_readlink(req, buf);
+		return;
+	}
+	char *path = fs_path(fs, n);
 	if (!path) {
 		fuse_reply_err(req, ENOMEM);
 		return;

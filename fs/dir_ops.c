@@ -99,6 +99,8 @@ static int list_dir(struct cfgfs_fs *fs, struct node *n, struct dir_handle *d)
 	pthread_mutex_unlock(&fs->tree_lock);
 	if (rc == 0 && n == &fs->root)
 		rc = dir_add(d, &cap, FS_CTL_DIR, DT_DIR);
+	if (rc == 0 && n == &fs->root && fs->history)
+		rc = dir_add(d, &cap, FS_HISTORY_DIR, DT_DIR);
 	return rc;
 }
 
@@ -111,7 +113,9 @@ void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	int rc = n->kind == NODE_CTL ? fs_ctl_list(fs, n, d) : list_dir(fs, n, d);
+	int rc = n->kind == NODE_CTL    ? fs_ctl_list(fs, n, d)
+		 : n->kind == NODE_HIST ? fs_hist_list(fs, n, d)
+					: list_dir(fs, n, d);
 	if (rc < 0) {
 		dir_free(d);
 		fuse_reply_err(req, -rc);
@@ -194,6 +198,8 @@ static int change_path(struct cfgfs_fs *fs, struct node *parent, const char *nam
 		return -EROFS;
 	if (parent == &fs->root && strcmp(name, FS_CTL_DIR) == 0)
 		return -EPERM;
+	if (parent == &fs->root && strcmp(name, FS_HISTORY_DIR) == 0)
+		return -EROFS;
 	char *p = fs_child_path(fs, parent, name);
 	if (!p)
 		return -ENOMEM;

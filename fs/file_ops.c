@@ -213,6 +213,8 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (n->kind == NODE_CTL) {
 		rc = (fi->flags & O_ACCMODE) != O_RDONLY ? -EACCES : fs_ctl_open(fs, n, h);
 		fi->direct_io = 1;
+	} else if (n->kind == NODE_HIST) {
+		rc = fs_hist_open(fs, n, h, fi);
 	} else {
 		char *path = fs_path(fs, n);
 		rc = path ? open_live(fs, n, path, h, fi) : -ENOMEM;
@@ -245,6 +247,10 @@ void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 	fs_who(req, &who);
 	if (p->kind != NODE_LIVE) {
 		fuse_reply_err(req, p->kind == NODE_CTL ? EACCES : EROFS);
+		return;
+	}
+	if (p == &fs->root && strcmp(name, FS_HISTORY_DIR) == 0) {
+		fuse_reply_err(req, EROFS);
 		return;
 	}
 	char *path = fs_child_path(fs, p, name);
@@ -351,7 +357,7 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 	struct cfgfs_fs *fs = fuse_req_userdata(req);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	(void)ino;
-	if (h->node->kind == NODE_CTL) {
+	if (h->node->kind == NODE_CTL || h->node->kind == NODE_HIST) {
 		size_t o = (size_t)off;
 		fuse_reply_buf(req, o < h->len ? h->buf + o : NULL,
 			       o < h->len ? (h->len - o < size ? h->len - o : size) : 0);
@@ -429,6 +435,16 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 	struct cfgfs_fs *fs = fuse_req_userdata(req);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	(void)ino;
+	if (h->node->kind == NODE_HIST) {
+		struct cfgfs_who who;
+		fs_who(req, &who);
+		int r = fs_hist_write(fs, h->node, buf, size, &who);
+		if (r < 0)
+			fuse_reply_err(req, -r);
+		else
+			fuse_reply_write(req, size);
+		return;
+	}
 	if (h->node->kind != NODE_LIVE) {
 		fuse_reply_err(req, EROFS);
 		return;

@@ -35,22 +35,41 @@
 
 #define FS_CTL_DIR ".cfgfs"
 #define FS_HISTORY_DIR ".history"
+#define FS_HIST_TIMEOUT 86400.0 /* .history/N never changes */
 
 enum node_kind {
 	NODE_LIVE,     /* under the mount root: SOURCE */
 	NODE_REJECTED, /* under .cfgfs/rejected: the refused-content tree */
 	NODE_CTL,      /* a fixed control file or directory */
+	NODE_HIST,     /* under .history: read-only past revisions */
+};
+
+/* What a NODE_HIST node is. */
+enum hist_kind {
+	HK_ROOT,     /* .history */
+	HK_HEAD,     /* .history/HEAD -> N */
+	HK_LOG,      /* .history/log */
+	HK_ROLLBACK, /* .history/rollback */
+	HK_REV,      /* .history/N: the tree at N */
+	HK_TREE,     /* an entry below .history/N */
+	HK_FILES,    /* .history/files */
+	HK_FDIR,     /* a directory below files/, or a file's versions (fdir_file) */
+	HK_FVER,     /* files/PATH/N */
 };
 
 enum ctl_id { CTL_NONE, CTL_DIR, CTL_ERRORS, CTL_STATUS, CTL_REJECTED };
 
 struct handle;
+struct cfgfs_history;
 
 struct node {
 	struct node *parent; /* NULL for the root and subtree roots */
 	char *name;
 	enum node_kind kind;
 	enum ctl_id ctl;
+	enum hist_kind hk; /* NODE_HIST only */
+	uint64_t rev;      /* NODE_HIST: the revision a tree entry or version shows */
+	bool fdir_file;    /* HK_FDIR: PATH is a file, listing its versions */
 	uint64_t nlookup; /* kernel references; guarded by tree_lock */
 	unsigned opens;   /* handles holding this node */
 	bool attached;    /* reachable by (parent, name) in the hash */
@@ -102,6 +121,8 @@ struct cfgfs_fs {
 	pthread_cond_t readers_gone; /* a node's cached_readers fell; with tree_lock */
 	struct node root;
 	struct node ctl_dir, ctl_errors, ctl_status, ctl_rejected;
+	struct node hist_root, hist_head, hist_log, hist_rollback, hist_files;
+	struct cfgfs_history *history;
 	struct node *hash[FS_HASH_BUCKETS];
 };
 
@@ -142,6 +163,21 @@ int fs_ctl_lookup(struct cfgfs_fs *fs, struct node *parent, const char *name, st
 int fs_ctl_stat(struct cfgfs_fs *fs, struct node *n, struct stat *st);
 int fs_ctl_open(struct cfgfs_fs *fs, struct node *n, struct handle *h);
 int fs_ctl_list(struct cfgfs_fs *fs, struct node *n, struct dir_handle *d);
+
+/* history_view.c */
+bool fs_is_hist(const struct node *n);
+int fs_hist_lookup(struct cfgfs_fs *fs, struct node *parent, const char *name,
+		   struct fuse_entry_param *e);
+int fs_hist_stat(struct cfgfs_fs *fs, struct node *n, struct stat *st);
+int fs_hist_open(struct cfgfs_fs *fs, struct node *n, struct handle *h, struct fuse_file_info *fi);
+int fs_hist_list(struct cfgfs_fs *fs, struct node *n, struct dir_handle *d);
+int fs_hist_readlink(struct cfgfs_fs *fs, struct node *n, char *buf, size_t size);
+int fs_hist_write(struct cfgfs_fs *fs, struct node *n, const char *buf, size_t size,
+		  const struct cfgfs_who *who);
+/* After a commit: catch the history index up. */
+void fs_hist_refresh(struct cfgfs_fs *fs);
+/* Drop the kernel's cached view of tree PATH (after a rollback). */
+void fs_inval_path(struct cfgfs_fs *fs, const char *path);
 
 /* file_ops.c */
 void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);

@@ -43,6 +43,16 @@ int fs_init(struct cfgfs_fs *fs, struct cfgfs_live *live, struct cfgfs_log *log)
 	init_fixed(&fs->ctl_status, &fs->ctl_dir, "status", NODE_CTL, CTL_STATUS);
 	/* the rejected tree is a subtree root: paths below it start there */
 	init_fixed(&fs->ctl_rejected, NULL, "rejected", NODE_REJECTED, CTL_REJECTED);
+	init_fixed(&fs->hist_root, &fs->root, FS_HISTORY_DIR, NODE_HIST, CTL_NONE);
+	init_fixed(&fs->hist_head, &fs->hist_root, "HEAD", NODE_HIST, CTL_NONE);
+	init_fixed(&fs->hist_log, &fs->hist_root, "log", NODE_HIST, CTL_NONE);
+	init_fixed(&fs->hist_rollback, &fs->hist_root, "rollback", NODE_HIST, CTL_NONE);
+	init_fixed(&fs->hist_files, &fs->hist_root, "files", NODE_HIST, CTL_NONE);
+	fs->hist_root.hk = HK_ROOT;
+	fs->hist_head.hk = HK_HEAD;
+	fs->hist_log.hk = HK_LOG;
+	fs->hist_rollback.hk = HK_ROLLBACK;
+	fs->hist_files.hk = HK_FILES;
 	int rc = pthread_mutex_init(&fs->tree_lock, NULL);
 	if (rc == 0 && (rc = pthread_cond_init(&fs->readers_gone, NULL)) != 0)
 		pthread_mutex_destroy(&fs->tree_lock);

@@ -19,6 +19,7 @@
 #include "backend/store.h"
 #include "fs/fs.h"
 #include "fs/ops.h"
+#include "history/history.h"
 #include "mountopts/check.h"
 #include "mountopts/cmdline.h"
 #include "mountopts/policy.h"
@@ -127,6 +128,10 @@ static int serve(struct cfgfs_config *cfg, struct cfgfs_policy *policy, const ch
 	if (fs_init(&fs, live, &log) < 0)
 		goto out;
 	fs_ready = true;
+	if (cfgfs_history_open(&fs.history, cfg->gitdir, err, sizeof(err)) < 0) {
+		fprintf(stderr, "cfgfs: %s\n", err[0] ? err : "cannot read the store's history");
+		goto out;
+	}
 	fs.se = se;
 	if (fuse_set_signal_handlers(se) < 0)
 		goto out;
@@ -180,6 +185,8 @@ out:
 	fuse_opt_free_args(&args);
 	/* commits every delete still settling: an unmount loses nothing */
 	cfgfs_live_close(live);
+	if (fs.history)
+		cfgfs_history_close(fs.history);
 	if (fs_ready)
 		fs_destroy(&fs);
 	cfgfs_store_global_shutdown();
