@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend/formats/validate.h"
@@ -49,19 +50,6 @@ size_t cfgfs_live_max_file_size(const struct cfgfs_live *l)
 	return l->cfg->max_file_size;
 }
 
-void live_committed(struct cfgfs_live *l, const struct cfgfs_revision *rev, const char *author,
-		    const char *verb, const struct cfgfs_edit *edits, size_t n)
-{
-	(void)author;
-	(void)verb;
-	(void)edits;
-	(void)n;
-	pthread_mutex_lock(&l->stats_lock);
-	l->stats.saves++;
-	l->stats.head = *rev;
-	pthread_mutex_unlock(&l->stats_lock);
-}
-
 /* Commit EDITS with a message "VERB PATH (program, pid N)". */
 int live_commit(struct cfgfs_live *l, const struct cfgfs_edit *edits, size_t n,
 		const struct cfgfs_who *who, const char *verb, const char *path,
@@ -83,8 +71,15 @@ int live_commit(struct cfgfs_live *l, const struct cfgfs_edit *edits, size_t n,
 		if (asprintf(&msg, "%s %s\n", verb, path) < 0)
 			return -ENOMEM;
 	}
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int rc = cfgfs_store_commit(l->store, rev, edits, n, a.name, a.email, msg, err,
 				    sizeof(err));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc == 0)
+		cfgfs_histogram_observe(&l->commit_latency,
+					(double)(t1.tv_sec - t0.tv_sec) +
+						(double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	free(msg);
 	if (rc < 0) {
 		cfgfs_log(l->log, CFGFS_ERROR, "commit", "path", path, "op", verb, "error", err,

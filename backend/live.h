@@ -124,6 +124,27 @@ int cfgfs_live_restore(struct cfgfs_live *l, uint64_t n, const char *const *path
  * with no lock held, so the caller can drop its caches. Set before start. */
 void cfgfs_live_on_publish(struct cfgfs_live *l, cfgfs_live_path_fn fn, void *arg);
 
+struct cfgfs_event_path;
+struct cfgfs_events;
+struct cfgfs_hook_state;
+
+/* What revision N changed, for events and hooks (the history module knows,
+ * from the store). *out is freed by the caller: each path and from, then
+ * the array. */
+typedef int (*cfgfs_live_changes_fn)(void *arg, uint64_t revision,
+				     struct cfgfs_event_path **out, size_t *n);
+/* Set once before start; without it events are derived from the edits. */
+void cfgfs_live_set_changes(struct cfgfs_live *l, cfgfs_live_changes_fn fn, void *arg);
+
+/* The event log behind .cfgfs/events (owned by the live tree). */
+struct cfgfs_events *cfgfs_live_events(struct cfgfs_live *l);
+
+/* .cfgfs/metrics text, with EVENTS_READERS open event streams. */
+int cfgfs_live_metrics_text(struct cfgfs_live *l, uint64_t events_readers, char **out,
+			    size_t *len);
+/* Hook states for .cfgfs/status: up to MAX, returns the count. */
+size_t cfgfs_live_hook_states(struct cfgfs_live *l, struct cfgfs_hook_state *out, size_t max);
+
 /* The .cfgfs/errors text; caller frees. */
 int cfgfs_live_errors_text(struct cfgfs_live *l, char **out, size_t *len);
 void cfgfs_live_stats(struct cfgfs_live *l, struct cfgfs_live_stats *out);

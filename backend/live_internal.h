@@ -9,6 +9,9 @@
 #include <time.h>
 
 #include "backend/live.h"
+#include "backend/events.h"
+#include "backend/hooks.h"
+#include "backend/metrics.h"
 #include "backend/rejects.h"
 
 struct live_settle {
@@ -37,6 +40,11 @@ struct cfgfs_live {
 
 	cfgfs_live_path_fn on_publish; /* set once before start */
 	void *on_publish_arg;
+	cfgfs_live_changes_fn changes; /* set once before start */
+	void *changes_arg;
+	struct cfgfs_events *events;
+	struct cfgfs_hooks *hooks;
+	struct cfgfs_histogram commit_latency;
 
 	pthread_mutex_t stats_lock; /* guards stats */
 	struct cfgfs_live_stats stats;
@@ -62,6 +70,9 @@ void live_committed(struct cfgfs_live *l, const struct cfgfs_revision *rev, cons
 		    const char *verb, const struct cfgfs_edit *edits, size_t n);
 int live_check_content(struct cfgfs_live *l, const char *path, const char *buf, size_t len,
 		       const struct stat *st, const struct cfgfs_who *who);
+
+/* Replay past revisions into the event log and start the hook runner. */
+int live_feed_start(struct cfgfs_live *l);
 
 /* The journal name of a save of PATH between commit and publish. */
 int live_publish_name(char *out, size_t size, const char *path);

@@ -197,6 +197,10 @@ int cfgfs_live_open(struct cfgfs_live **out, const struct cfgfs_config *cfg,
 	if (rc < 0)
 		goto fail;
 	cfgfs_store_head(l->store, &l->stats.head);
+	cfgfs_histogram_init(&l->commit_latency);
+	rc = cfgfs_events_init(&l->events);
+	if (rc < 0)
+		goto fail;
 	*out = l;
 	return 0;
 fail:
@@ -206,7 +210,10 @@ fail:
 
 int cfgfs_live_start(struct cfgfs_live *l)
 {
-	int rc = pthread_create(&l->settle_thread, NULL, live_settle_thread, l);
+	int rc = live_feed_start(l);
+	if (rc < 0)
+		return rc;
+	rc = pthread_create(&l->settle_thread, NULL, live_settle_thread, l);
 	if (rc != 0)
 		return -rc;
 	pthread_mutex_lock(&l->save_lock);
@@ -226,11 +233,18 @@ void cfgfs_live_close(struct cfgfs_live *l)
 	pthread_mutex_unlock(&l->save_lock);
 	if (joined)
 		pthread_join(l->settle_thread, NULL);
+	/* the runner finishes the try in progress; later revisions (the
+	 * deletes committed below) are not run */
+	cfgfs_hooks_stop(l->hooks);
+	l->hooks = NULL;
 	pthread_mutex_lock(&l->save_lock);
 	while (l->nsettles > 0)
 		(void)live_settle_finish(l, l->settles[0].path);
 	pthread_mutex_unlock(&l->save_lock);
 	free(l->settles);
+	if (l->events)
+		cfgfs_events_shutdown(l->events);
+	cfgfs_events_free(l->events);
 	cfgfs_rejects_close(&l->rejects);
 	cfgfs_store_close(l->store);
 	if (l->rootfd >= 0)

@@ -74,6 +74,10 @@ int cfgfs_store_commit(struct cfgfs_store *s, struct cfgfs_revision *out,
 /* Whether PATH exists in HEAD; *meta filled when it does and meta != NULL. */
 bool cfgfs_store_has(struct cfgfs_store *s, const char *path, struct cfgfs_meta *meta);
 
+/* Revision N's commit, parent, time and author name. */
+int cfgfs_store_revision_info(struct cfgfs_store *s, uint64_t n, struct cfgfs_revision *out,
+			      char *author, size_t author_len);
+
 /* The revision number of a commit id (hex), or -ENOENT. */
 int cfgfs_store_revision_of(struct cfgfs_store *s, const char *commit_hex, uint64_t *n);
 

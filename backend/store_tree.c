@@ -232,3 +232,31 @@ out:
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
+
+int cfgfs_store_revision_info(struct cfgfs_store *s, uint64_t n, struct cfgfs_revision *out,
+			      char *author, size_t author_len)
+{
+	git_commit *c = NULL;
+	int rc = 0;
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&s->lock);
+	if (n == 0 || n > s->nrevs) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (git_commit_lookup(&c, s->repo, &s->revs[n - 1]) < 0) {
+		rc = store_git_fail(NULL, 0, "read a commit");
+		goto out;
+	}
+	out->number = n;
+	git_oid_tostr(out->commit, sizeof(out->commit), &s->revs[n - 1]);
+	if (n > 1)
+		git_oid_tostr(out->parent, sizeof(out->parent), &s->revs[n - 2]);
+	out->time = (int64_t)git_commit_time(c);
+	const git_signature *a = git_commit_author(c);
+	snprintf(author, author_len, "%s", a && a->name ? a->name : "");
+out:
+	git_commit_free(c);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}

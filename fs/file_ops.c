@@ -210,8 +210,10 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	int rc;
-	if (n->kind == NODE_CTL) {
-		rc = (fi->flags & O_ACCMODE) != O_RDONLY ? -EACCES : fs_ctl_open(fs, n, h);
+	if (n->kind == NODE_CTL && n->ctl == CTL_EVENTS) {
+		rc = fs_events_open(fs, h, fi);
+	} else if (n->kind == NODE_CTL) {
+		rc = fs_ctl_open(fs, n, h);
 		fi->direct_io = 1;
 	} else if (n->kind == NODE_HIST) {
 		rc = fs_hist_open(fs, n, h, fi);
@@ -357,6 +359,10 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 	struct cfgfs_fs *fs = fuse_req_userdata(req);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	(void)ino;
+	if (h->node->kind == NODE_CTL && h->node->ctl == CTL_EVENTS) {
+		fs_events_read(req, fs, h, size);
+		return;
+	}
 	if (h->node->kind == NODE_CTL || h->node->kind == NODE_HIST) {
 		size_t o = (size_t)off;
 		fuse_reply_buf(req, o < h->len ? h->buf + o : NULL,
@@ -439,6 +445,14 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 		struct cfgfs_who who;
 		fs_who(req, &who);
 		int r = fs_hist_write(fs, h->node, buf, size, &who);
+		if (r < 0)
+			fuse_reply_err(req, -r);
+		else
+			fuse_reply_write(req, size);
+		return;
+	}
+	if (h->node->kind == NODE_CTL && h->node->ctl == CTL_EVENTS) {
+		int r = fs_events_write(fs, h, buf, size);
 		if (r < 0)
 			fuse_reply_err(req, -r);
 		else
@@ -537,6 +551,8 @@ void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	writers_remove(fs, h);
 	cfgfs_live_stage_drop(fs->live, &h->stage);
 	pthread_mutex_unlock(&h->lock);
+	if (n->kind == NODE_CTL && n->ctl == CTL_EVENTS)
+		fs_events_release(fs, h);
 	/* a file created here whose save never committed does not exist */
 	pthread_mutex_lock(&fs->tree_lock);
 	if (h->cached && --n->cached_readers == 0)

@@ -57,7 +57,7 @@ enum hist_kind {
 	HK_FVER,     /* files/PATH/N */
 };
 
-enum ctl_id { CTL_NONE, CTL_DIR, CTL_ERRORS, CTL_STATUS, CTL_REJECTED };
+enum ctl_id { CTL_NONE, CTL_DIR, CTL_ERRORS, CTL_STATUS, CTL_METRICS, CTL_EVENTS, CTL_REJECTED };
 
 struct handle;
 struct cfgfs_history;
@@ -99,8 +99,12 @@ struct handle {
 	uint64_t owners[FS_MAX_OWNERS];
 	unsigned nowners;
 	struct handle *wnext;
-	char *buf; /* control file snapshot */
+	char *buf; /* control file snapshot; events: bytes not yet read */
 	size_t len;
+	size_t off;             /* events: how much of buf was read */
+	uint64_t cursor;        /* events: the last revision handed out */
+	struct fuse_pollhandle *ph; /* events: a poll waiting for data */
+	struct handle *ev_next; /* events: the fs's list of event streams */
 };
 
 struct dir_entry {
@@ -120,7 +124,11 @@ struct cfgfs_fs {
 	pthread_mutex_t tree_lock; /* nodes, hash, lookup counts, writer lists */
 	pthread_cond_t readers_gone; /* a node's cached_readers fell; with tree_lock */
 	struct node root;
-	struct node ctl_dir, ctl_errors, ctl_status, ctl_rejected;
+	struct node ctl_dir, ctl_errors, ctl_status, ctl_metrics, ctl_events, ctl_rejected;
+	pthread_mutex_t ev_lock;    /* event streams, waiting reads, polls */
+	struct handle *ev_handles;  /* open .cfgfs/events streams */
+	struct ev_wait *ev_waiters; /* reads waiting for the next revision */
+	uint64_t ev_readers;
 	struct node hist_root, hist_head, hist_log, hist_rollback, hist_files;
 	struct cfgfs_history *history;
 	struct node *hash[FS_HASH_BUCKETS];
@@ -178,6 +186,19 @@ int fs_hist_write(struct cfgfs_fs *fs, struct node *n, const char *buf, size_t s
 void fs_hist_refresh(struct cfgfs_fs *fs);
 /* Drop the kernel's cached view of tree PATH (after a rollback). */
 void fs_inval_path(struct cfgfs_fs *fs, const char *path);
+
+/* events_view.c: .cfgfs/events, a stream of committed revisions */
+struct ev_wait;
+int fs_events_init(struct cfgfs_fs *fs);
+void fs_events_destroy(struct cfgfs_fs *fs); /* answers every waiting read */
+int fs_events_open(struct cfgfs_fs *fs, struct handle *h, struct fuse_file_info *fi);
+void fs_events_read(fuse_req_t req, struct cfgfs_fs *fs, struct handle *h, size_t size);
+int fs_events_write(struct cfgfs_fs *fs, struct handle *h, const char *buf, size_t size);
+void fs_events_release(struct cfgfs_fs *fs, struct handle *h);
+void fs_op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		struct fuse_pollhandle *ph);
+/* The history-backed list of a revision's changes, for backend/live. */
+int fs_events_changes(void *arg, uint64_t revision, struct cfgfs_event_path **out, size_t *n);
 
 /* file_ops.c */
 void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);

@@ -41,6 +41,8 @@ int fs_init(struct cfgfs_fs *fs, struct cfgfs_live *live, struct cfgfs_log *log)
 	init_fixed(&fs->ctl_dir, &fs->root, FS_CTL_DIR, NODE_CTL, CTL_DIR);
 	init_fixed(&fs->ctl_errors, &fs->ctl_dir, "errors", NODE_CTL, CTL_ERRORS);
 	init_fixed(&fs->ctl_status, &fs->ctl_dir, "status", NODE_CTL, CTL_STATUS);
+	init_fixed(&fs->ctl_metrics, &fs->ctl_dir, "metrics", NODE_CTL, CTL_METRICS);
+	init_fixed(&fs->ctl_events, &fs->ctl_dir, "events", NODE_CTL, CTL_EVENTS);
 	/* the rejected tree is a subtree root: paths below it start there */
 	init_fixed(&fs->ctl_rejected, NULL, "rejected", NODE_REJECTED, CTL_REJECTED);
 	init_fixed(&fs->hist_root, &fs->root, FS_HISTORY_DIR, NODE_HIST, CTL_NONE);

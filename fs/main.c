@@ -101,7 +101,7 @@ static int serve(struct cfgfs_config *cfg, struct cfgfs_policy *policy, const ch
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config *loop = NULL;
-	bool fs_ready = false, mounted = false, handlers = false;
+	bool fs_ready = false, mounted = false, handlers = false, events_ready = false;
 	int status = 1, orig_ns = -1;
 
 	memset(&fs, 0, sizeof(fs));
@@ -132,6 +132,10 @@ static int serve(struct cfgfs_config *cfg, struct cfgfs_policy *policy, const ch
 		fprintf(stderr, "cfgfs: %s\n", err[0] ? err : "cannot read the store's history");
 		goto out;
 	}
+	cfgfs_live_set_changes(live, fs_events_changes, fs.history);
+	if (fs_events_init(&fs) < 0)
+		goto out;
+	events_ready = true;
 	fs.se = se;
 	if (fuse_set_signal_handlers(se) < 0)
 		goto out;
@@ -178,6 +182,8 @@ out:
 		fuse_session_unmount(se);
 	if (orig_ns >= 0)
 		close(orig_ns);
+	if (events_ready)
+		fs_events_destroy(&fs);
 	if (handlers)
 		fuse_remove_signal_handlers(se);
 	if (se)

@@ -54,6 +54,7 @@ const struct fuse_lowlevel_ops cfgfs_fs_ops = {
 	.releasedir = fs_op_releasedir,
 	.statfs = fs_op_statfs,
 	.create = fs_op_create,
+	.poll = fs_op_poll,
 	/* no xattr handlers: libfuse answers ENOSYS, and the kernel stops
 	 * asking for security.capability before every write */
 };
