@@ -302,8 +302,8 @@ int fs_hist_open(struct cfgfs_fs *fs, struct node *n, struct handle *h, struct f
 	char *path;
 	int rc;
 	if (n->hk == HK_ROLLBACK) {
-		fi->direct_io = 1;
-		return acc == O_RDONLY ? -EACCES : 0;
+		fi->direct_io = 1; /* reads as empty; a revision number written restores */
+		return 0;
 	}
 	if (acc != O_RDONLY)
 		return -EROFS;

@@ -39,12 +39,12 @@ def errno_of(fn, *args):
 
 
 def snapshot(root, times=False):
-    """Everything a user can see of a tree, except .git and .cfgfs."""
+    """Everything a user can see of a tree, except .git, .cfgfs and .history."""
     root = str(root)
     out = {}
     for dirpath, dirnames, filenames in os.walk(root):
         if dirpath == root:
-            dirnames[:] = [d for d in dirnames if d not in ('.git', '.cfgfs')]
+            dirnames[:] = [d for d in dirnames if d not in ('.git', '.cfgfs', '.history')]
         for name in sorted(dirnames + filenames):
             p = os.path.join(dirpath, name)
             rel = os.path.relpath(p, root)
@@ -331,7 +331,7 @@ def test_rename(pair):
         os.rename(r / 'conf', r / 'config')
         (r / 'tmp.yaml').write_bytes(b'name: replaced\n')
         os.rename(r / 'tmp.yaml', r / 'app.yaml')
-        return sorted(set(os.listdir(r)) - {'.cfgfs'})
+        return sorted(set(os.listdir(r)) - {'.cfgfs', '.history'})
     assert same_on_both(pair, op) == ['app.yaml', 'config']
     m.wait_revisions(n + 4)
     msgs = m.messages()
@@ -445,7 +445,7 @@ def test_fifo_and_device_nodes_are_eperm(cfgfs):
         errno.EPERM
     r = run(['mkfifo', m.mnt / 'fifo2'])
     assert r.returncode != 0 and b'Operation not permitted' in r.stderr
-    assert sorted(os.listdir(m.mnt)) == ['.cfgfs', 'app.yaml']
+    assert sorted(os.listdir(m.mnt)) == ['.cfgfs', '.history', 'app.yaml']
     assert m.revisions() == n
 
 
@@ -536,7 +536,7 @@ def test_each_tool_save_is_one_revision(cfgfs):
     assert re.fullmatch(r'modify app\.yaml \(rsync, pid \d+\)', m.message())
     names = [x for x in m.messages()[:5]]
     assert all(x.startswith('modify app.yaml ') for x in names), names
-    assert sorted(os.listdir(m.mnt)) == ['.cfgfs', 'app.yaml']
+    assert sorted(os.listdir(m.mnt)) == ['.cfgfs', '.history', 'app.yaml']
 
 
 def test_author_is_the_writing_user(public_dir, cfgfs_factory, hostname):
@@ -614,7 +614,7 @@ def test_mount_over_source(cfgfs_factory, tmp_path):
     gitdir = tmp_path / 'store.git'
     m = cfgfs_factory(files=BASE_FILES, over_source=True, gitdir=gitdir)
     assert is_mounted(m.src)
-    assert sorted(os.listdir(m.src)) == ['.cfgfs', 'app.yaml', 'conf', 'notes.txt']
+    assert sorted(os.listdir(m.src)) == ['.cfgfs', '.history', 'app.yaml', 'conf', 'notes.txt']
     assert (m.src / 'app.yaml').read_bytes() == APP
     n = m.revisions()
     (m.src / 'app.yaml').write_bytes(b'name: over\n')
