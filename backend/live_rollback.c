@@ -325,7 +325,7 @@ int cfgfs_live_restore(struct cfgfs_live *l, uint64_t n, const char *const *path
 	struct rb_tree t = {0};
 	struct cfgfs_edit *edits = calloc(np ? np : 1, sizeof(*edits));
 	bool *present = calloc(np ? np : 1, sizeof(*present));
-	struct cfgfs_who system = {0, 0, 0};
+	struct cfgfs_who system = {.program = "cfgfs"};
 	int rc = edits && present ? 0 : -ENOMEM;
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; rc == 0 && i < np; i++) {

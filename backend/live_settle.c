@@ -112,6 +112,7 @@ int live_settle_add(struct cfgfs_live *l, const char *path, const struct cfgfs_w
 		goto out;
 	}
 	s->who = *who;
+	cfgfs_who_remember(&s->who); /* the delete is committed after it exits */
 	clock_gettime(CLOCK_MONOTONIC, &s->deadline);
 	s->deadline.tv_sec += l->cfg->settle_ms / 1000;
 	s->deadline.tv_nsec += (long)(l->cfg->settle_ms % 1000) * 1000000L;

@@ -23,6 +23,10 @@ void cfgfs_who_resolve(struct cfgfs_author *out, const struct cfgfs_who *who)
 	host[sizeof(host) - 1] = '\0';
 	snprintf(out->email, sizeof(out->email), "%s@%s", out->name, host);
 
+	if (who->program[0]) {
+		snprintf(out->program, sizeof(out->program), "%s", who->program);
+		return;
+	}
 	snprintf(out->program, sizeof(out->program), "?");
 	if (who->pid <= 0)
 		return;
@@ -39,4 +43,12 @@ void cfgfs_who_resolve(struct cfgfs_author *out, const struct cfgfs_who *who)
 	}
 	out->program[n] = '\0';
 	out->program[strcspn(out->program, "\n")] = '\0';
+}
+
+void cfgfs_who_remember(struct cfgfs_who *who)
+{
+	struct cfgfs_author a;
+	who->program[0] = '\0';
+	cfgfs_who_resolve(&a, who);
+	snprintf(who->program, sizeof(who->program), "%s", a.program);
 }

@@ -19,7 +19,12 @@ struct cfgfs_who {
 	uint32_t uid;
 	uint32_t gid;
 	int32_t pid;
+	char program[CFGFS_WHO_PROG_MAX]; /* "" = look it up from pid when needed */
 };
+
+/* Fill who->program from /proc now, for a change committed later (when the
+ * process may be gone). */
+void cfgfs_who_remember(struct cfgfs_who *who);
 
 struct cfgfs_author {
 	char name[CFGFS_WHO_NAME_MAX];

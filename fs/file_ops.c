@@ -229,6 +229,9 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	h->opener = fuse_req_ctx(req)->pid;
+	fs_who(req, &h->who);
+	if ((h->flags & O_ACCMODE) != O_RDONLY && n->kind == NODE_LIVE && !h->scratch)
+		cfgfs_who_remember(&h->who); /* a save at release outlives the process */
 	writers_add(fs, h);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	if (fuse_reply_open(req, fi) == -ENOENT) {
@@ -316,13 +319,19 @@ void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 		rc = fs_handle_stage(fs, h, true);
 		if (rc < 0)
 			goto fail;
-		h->dirty = h->any_owner = true; /* `touch new` is a save too */
+		/* `touch new` is a save too, made at release: a FLUSH before any
+		 * write is bash closing a dup of its `>` before the command runs */
+		h->dirty = true;
 		if (fstat(h->stage.fd, &st) < 0) {
 			rc = -errno;
 			goto fail;
 		}
 		fi->direct_io = 1;
 	}
+	h->opener = who.pid;
+	h->who = who;
+	if (!h->scratch)
+		cfgfs_who_remember(&h->who);
 	writers_add(fs, h);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	struct fuse_entry_param e;
@@ -539,13 +548,12 @@ void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct cfgfs_fs *fs = fuse_req_userdata(req);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	struct node *n = h->node;
-	struct cfgfs_who who;
 	(void)ino;
-	fs_who(req, &who);
 	pthread_mutex_lock(&h->lock);
 	if (!h->scratch && h->dirty) {
-		/* what is still pending (a bare O_TRUNC): nobody sees this error */
-		int rc = fs_save_handle(fs, h, &who);
+		/* what is still pending (a bare O_TRUNC): nobody sees this error.
+		 * RELEASE carries no process: the save is the opener's. */
+		int rc = fs_save_handle(fs, h, &h->who);
 		(void)rc; /* a refusal is already logged and kept in .cfgfs/rejected */
 	}
 	writers_remove(fs, h);

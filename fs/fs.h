@@ -90,6 +90,7 @@ struct handle {
 	struct cfgfs_stage stage; /* fd -1 when none */
 	int flags;
 	pid_t opener;   /* the thread that opened it */
+	struct cfgfs_who who; /* who opened it: the author of a save at release */
 	bool wrote;     /* any write or truncate reached it */
 	bool cached;    /* a reader using the page cache (counted in the node) */
 	bool drained;   /* a writer that waited for cached readers to finish */

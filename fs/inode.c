@@ -258,6 +258,7 @@ int fs_rootfd(struct cfgfs_fs *fs, const struct node *n)
 void fs_who(fuse_req_t req, struct cfgfs_who *who)
 {
 	const struct fuse_ctx *c = fuse_req_ctx(req);
+	who->program[0] = '\0';
 	who->uid = c->uid;
 	who->gid = c->gid;
 	who->pid = c->pid;

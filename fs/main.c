@@ -5,6 +5,7 @@
  * anything and the first request already sees a tree equal to HEAD.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -56,6 +57,33 @@ static bool inside(const char *path, const char *dir)
 }
 
 /*
+ * Stop mount events in this namespace from reaching the users' one. "/"
+ * first; in a chroot "/" is not a mount point, so then the mount that
+ * holds MOUNTPOINT (the longest other mount point above it).
+ */
+static int make_private(const char *mountpoint)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0)
+		return 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -1;
+	char line[4096], best[PATH_MAX] = "";
+	while (fgets(line, sizeof(line), f)) {
+		char mp[PATH_MAX];
+		/* id parent major:minor root mount-point ... */
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+			continue;
+		if (strcmp(mp, mountpoint) != 0 && inside(mountpoint, mp) && strlen(mp) > strlen(best))
+			snprintf(best, sizeof(best), "%s", mp);
+	}
+	fclose(f);
+	if (!best[0])
+		return -1;
+	return mount(NULL, best, NULL, MS_REC | MS_PRIVATE, NULL);
+}
+
+/*
  * Mounted over the directory that holds the store, the daemon would reach
  * its own store through its own mount, where .git is hidden. So it steps
  * into a private copy of the mount namespace and detaches the FUSE mount
@@ -68,7 +96,7 @@ static int private_view(const struct cfgfs_config *cfg, int *orig_ns)
 	*orig_ns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	if (*orig_ns < 0)
 		return -errno;
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	if (unshare(CLONE_NEWNS) < 0 || make_private(cfg->mountpoint) < 0 ||
 	    umount2(cfg->mountpoint, MNT_DETACH) < 0) {
 		int e = errno;
 		close(*orig_ns);
