@@ -21,6 +21,7 @@
 #include "fs/fs.h"
 #include "fs/ops.h"
 #include "history/history.h"
+#include "history/upkeep.h"
 #include "mountopts/check.h"
 #include "mountopts/cmdline.h"
 #include "mountopts/policy.h"
@@ -131,6 +132,7 @@ static int serve(struct cfgfs_config *cfg, struct cfgfs_policy *policy, const ch
 	struct fuse_loop_config *loop = NULL;
 	bool fs_ready = false, mounted = false, handlers = false, events_ready = false;
 	int status = 1, orig_ns = -1;
+	struct cfgfs_upkeep *upkeep = NULL;
 
 	memset(&fs, 0, sizeof(fs));
 	if (cfgfs_log_init(&log, cfg->log_format == CFGFS_LOG_JSON, !cfg->foreground) < 0) {
@@ -187,6 +189,8 @@ static int serve(struct cfgfs_config *cfg, struct cfgfs_policy *policy, const ch
 	}
 	if (cfgfs_live_start(live) < 0)
 		goto out;
+	if (cfgfs_upkeep_start(&upkeep, fs.history, &log) < 0)
+		goto out;
 	struct cfgfs_live_stats st;
 	cfgfs_live_stats(live, &st);
 	char head[32];
@@ -204,6 +208,7 @@ static int serve(struct cfgfs_config *cfg, struct cfgfs_policy *policy, const ch
 out:
 	if (loop)
 		fuse_loop_cfg_destroy(loop);
+	cfgfs_upkeep_stop(upkeep);
 	if (mounted && orig_ns >= 0)
 		unmount_in(orig_ns, cfg->mountpoint);
 	else if (mounted)
