@@ -221,6 +221,8 @@ int cfgfs_live_metrics_text(struct cfgfs_live *l, uint64_t events_readers, char 
 	};
 	in.saves_rejected[CFGFS_REJECT_SYNTAX] = s.rejected_syntax;
 	in.saves_rejected[CFGFS_REJECT_SIZE] = s.rejected_size;
+	in.saves_rejected[CFGFS_REJECT_SCHEMA] = s.rejected_schema;
+	in.saves_rejected[CFGFS_REJECT_CHECK] = s.rejected_check;
 	char *objects = NULL;
 	if (asprintf(&objects, "%s/objects", l->cfg->gitdir) >= 0) {
 		int fd = open(objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

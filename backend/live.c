@@ -16,6 +16,7 @@
 
 #include "backend/formats/validate.h"
 #include "backend/reserved.h"
+#include "backend/verdict.h"
 #include "mountopts/cmdline.h"
 #include "mountopts/policy.h"
 
@@ -32,7 +33,7 @@ static void meta_of(struct cfgfs_meta *m, const struct stat *st)
 
 bool cfgfs_live_scratch(const struct cfgfs_live *l, const char *path)
 {
-	return cfgfs_policy_ignored(l->policy, path, false);
+	return cfgfs_verdict_ignored(l->verdict, path);
 }
 
 int cfgfs_live_rootfd(const struct cfgfs_live *l)
@@ -142,6 +143,10 @@ static void reject(struct cfgfs_live *l, const char *path, const struct cfgfs_wh
 	l->stats.rejected++;
 	if (strcmp(reason, "size") == 0)
 		l->stats.rejected_size++;
+	else if (strcmp(reason, "schema") == 0)
+		l->stats.rejected_schema++;
+	else if (strcmp(reason, "check") == 0)
+		l->stats.rejected_check++;
 	else
 		l->stats.rejected_syntax++;
 	pthread_mutex_unlock(&l->stats_lock);
@@ -150,14 +155,10 @@ static void reject(struct cfgfs_live *l, const char *path, const struct cfgfs_wh
 /* Parse and validate BUF as PATH would be. 0, or -EINVAL/-EFBIG after
  * recording the refusal. */
 int live_check_content(struct cfgfs_live *l, const char *path, const char *buf, size_t len,
-			 const struct stat *st, const struct cfgfs_who *who)
+		       const struct stat *st, const struct cfgfs_who *who)
 {
-	struct cfgfs_limits lim = CFGFS_LIMITS_DEFAULT;
-	lim.max_size = l->cfg->max_file_size;
-	enum cfgfs_format fmt = cfgfs_policy_format_for(l->policy, path);
 	struct cfgfs_diag d;
-	memset(&d, 0, sizeof(d));
-	int rc = cfgfs_validate(&d, fmt, buf, len, &lim);
+	int rc = cfgfs_verdict_check(l->verdict, path, buf, len, &d);
 	if (rc == 0)
 		return 0;
 	if (rc == -ENOMEM)

@@ -47,7 +47,7 @@ struct cfgfs_stage {
 struct cfgfs_live_stats {
 	uint64_t saves;
 	uint64_t rejected;
-	uint64_t rejected_syntax, rejected_size;
+	uint64_t rejected_syntax, rejected_size, rejected_schema, rejected_check;
 	struct cfgfs_revision head;
 };
 

@@ -14,6 +14,8 @@
 #include "backend/metrics.h"
 #include "backend/rejects.h"
 
+struct cfgfs_verdict;
+
 struct live_settle {
 	char *path;
 	struct timespec deadline; /* CLOCK_MONOTONIC */
@@ -23,6 +25,7 @@ struct live_settle {
 struct cfgfs_live {
 	const struct cfgfs_config *cfg;
 	const struct cfgfs_policy *policy;
+	struct cfgfs_verdict *verdict; /* the policy's rules, schemas compiled */
 	struct cfgfs_log *log;
 	int rootfd;
 	char *gitdir_rel; /* the store's path inside SOURCE, or NULL */

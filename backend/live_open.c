@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "backend/reserved.h"
+#include "backend/verdict.h"
 #include "mountopts/cmdline.h"
 #include "mountopts/policy.h"
 
@@ -182,6 +183,9 @@ int cfgfs_live_open(struct cfgfs_live **out, const struct cfgfs_config *cfg,
 		goto fail;
 	}
 	l->gitdir_rel = inside(cfg->source, cfg->gitdir);
+	rc = cfgfs_verdict_new(&l->verdict, policy, cfg->max_file_size, err, errlen);
+	if (rc < 0)
+		goto fail;
 	rc = cfgfs_store_open(&l->store, cfg->gitdir, err, errlen);
 	if (rc < 0)
 		goto fail;
@@ -250,6 +254,7 @@ void cfgfs_live_close(struct cfgfs_live *l)
 	if (l->rootfd >= 0)
 		close(l->rootfd);
 	free(l->gitdir_rel);
+	cfgfs_verdict_free(l->verdict);
 	pthread_cond_destroy(&l->settle_cond);
 	pthread_mutex_destroy(&l->save_lock);
 	pthread_mutex_destroy(&l->stats_lock);

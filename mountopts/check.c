@@ -13,6 +13,7 @@
 
 #include "backend/formats/format.h"
 #include "backend/formats/validate.h"
+#include "backend/verdict.h"
 #include "mountopts/policy.h"
 
 #define CHECK_USAGE "usage: cfgfs check [--policy FILE] [--as PATH] FILE..."
@@ -156,12 +157,13 @@ static int read_input(char **out, size_t *out_len, const char *path, size_t cap)
 
 /* Checks one file; returns true when it passed. *IO_FAILED on a print error. */
 static bool check_one(const char *file, const char *as, const struct cfgfs_policy *policy,
-                      const struct cfgfs_limits *lim, bool *io_failed)
+                      const struct cfgfs_verdict *verdict, const struct cfgfs_limits *lim,
+                      bool *io_failed)
 {
 	const char *tree_path = as != NULL ? as : file;
-	/* the same decision a mount makes: scratch names are never validated,
-	 * the policy's rule (else the suffix) gives the format */
-	if (cfgfs_policy_ignored(policy, tree_path, false))
+	/* the same decision a mount makes (backend/verdict): scratch names are
+	 * never validated; format, syntax, schema and check command */
+	if (cfgfs_verdict_ignored(verdict, tree_path))
 		return true;
 	enum cfgfs_format fmt = cfgfs_policy_format_for(policy, tree_path);
 	struct cfgfs_diag diag;
@@ -181,7 +183,7 @@ static bool check_one(const char *file, const char *as, const struct cfgfs_polic
 		    printf("%s: file is larger than the limit of %zu bytes\n", file, lim->max_size);
 		goto cleanup;
 	}
-	rc = cfgfs_validate(&diag, fmt, buf, len, lim);
+	rc = cfgfs_verdict_check(verdict, tree_path, buf, len, &diag);
 	if (rc == 0) {
 		ok = true;
 	} else if (rc == -EINVAL || rc == -EFBIG) {
@@ -205,6 +207,7 @@ int cfgfs_check_main(int argc, char **argv)
 	const struct cfgfs_limits lim = CFGFS_LIMITS_DEFAULT;
 	struct check_args args = {0};
 	struct cfgfs_policy *policy = NULL;
+	struct cfgfs_verdict *verdict = NULL;
 	bool all_ok = true, io_failed = false;
 	int status, i;
 	char err[1024];
@@ -222,8 +225,13 @@ int cfgfs_check_main(int argc, char **argv)
 		status = usage_error("out of memory", NULL);
 		goto cleanup;
 	}
+	if (cfgfs_verdict_new(&verdict, policy, lim.max_size, err, sizeof(err)) < 0) {
+		(void)fprintf(stderr, "cfgfs check: %s\n", err);
+		status = CFGFS_CHECK_EXIT_USAGE;
+		goto cleanup;
+	}
 	for (i = 0; i < args.nfiles; i++)
-		if (!check_one(args.files[i], args.as, policy, &lim, &io_failed))
+		if (!check_one(args.files[i], args.as, policy, verdict, &lim, &io_failed))
 			all_ok = false;
 	status = all_ok ? CFGFS_CHECK_EXIT_OK : CFGFS_CHECK_EXIT_PROBLEM;
 	if (fflush(stdout) != 0 || io_failed) {
@@ -233,6 +241,7 @@ int cfgfs_check_main(int argc, char **argv)
 	}
 
 cleanup:
+	cfgfs_verdict_free(verdict);
 	cfgfs_policy_free(policy);
 	free(args.files);
 	return status;
