@@ -43,8 +43,8 @@ struct cfgfs_schema;
 
 struct cfgfs_schema_options {
 	/*
-	 * Check "format" for date-time, email, ipv4, ipv6, uri, hostname and
-	 * regex (other formats stay annotations). Off by default: draft-07 lets
+	 * Check "format" for date-time, email, ipv4, ipv6, uri, uri-reference,
+	 * hostname and regex (other formats stay annotations). Off by default: draft-07 lets
 	 * format be an annotation, and configs rarely want it enforced.
 	 */
 	bool check_formats;
