@@ -557,14 +557,15 @@ static int check_member(struct vctx *v, const struct snode *sn, const struct cfg
 		if (rc != VALID)
 			return rc;
 	}
-	prop = find_prop(sn, name, len);
+	/* A YAML collection used as a key names no property: only "additional" fits. */
+	prop = key->kind == CFGFS_NODE_SCALAR ? find_prop(sn, name, len) : NULL;
 	if (prop != NULL) {
 		matched_any = true;
 		rc = check(v, prop, p->value, &here, depth + 1);
 		if (rc != VALID)
 			return rc;
 	}
-	for (i = 0; i < sn->npattern_props; i++) {
+	for (i = 0; i < sn->npattern_props && key->kind == CFGFS_NODE_SCALAR; i++) {
 		rc = regex_search(v, &sn->pattern_props[i].re, name, len, &matched);
 		if (rc == -ENOMEM)
 			return rc;
