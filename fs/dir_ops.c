@@ -123,8 +123,11 @@ void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->fh = (uint64_t)(uintptr_t)d;
 	fi->cache_readdir = 0;
-	if (fuse_reply_open(req, fi) == -ENOENT)
+	fs_opened(fs, &d->link, true);
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		fs_closed(fs, &d->link);
 		dir_free(d);
+	}
 }
 
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -182,10 +185,18 @@ void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	do_readdir(req, ino, size, off, fi, true);
 }
 
+void fs_dir_abandon(struct dir_handle *d)
+{
+	dir_free(d);
+}
+
 void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct cfgfs_fs *fs = fuse_req_userdata(req);
+	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
 	(void)ino;
-	dir_free((struct dir_handle *)(uintptr_t)fi->fh);
+	fs_closed(fs, &d->link);
+	dir_free(d);
 	fuse_reply_err(req, 0);
 }
 

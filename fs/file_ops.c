@@ -23,6 +23,7 @@ static struct handle *handle_new(struct node *n, int flags)
 	struct handle *h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
+	h->link.prev = h->link.next = &h->link;
 	if (pthread_mutex_init(&h->lock, NULL) != 0) {
 		free(h);
 		return NULL;
@@ -233,9 +234,11 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if ((h->flags & O_ACCMODE) != O_RDONLY && n->kind == NODE_LIVE && !h->scratch)
 		cfgfs_who_remember(&h->who); /* a save at release outlives the process */
 	writers_add(fs, h);
+	fs_opened(fs, &h->link, false);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		/* the opener was interrupted: undo */
+		fs_closed(fs, &h->link);
 		writers_remove(fs, h);
 		cfgfs_live_stage_drop(fs->live, &h->stage);
 		fs_unref_open(fs, n);
@@ -333,12 +336,14 @@ void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 	if (!h->scratch)
 		cfgfs_who_remember(&h->who);
 	writers_add(fs, h);
+	fs_opened(fs, &h->link, false);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	struct fuse_entry_param e;
 	fs_entry(fs, n, &st, &e);
 	e.attr_timeout = h->scratch ? FS_ATTR_TIMEOUT : 0.0;
 	free(path);
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+		fs_closed(fs, &h->link);
 		writers_remove(fs, h);
 		cfgfs_live_stage_drop(fs->live, &h->stage);
 		fs_unref_open(fs, n);
@@ -373,9 +378,20 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 		return;
 	}
 	if (h->node->kind == NODE_CTL || h->node->kind == NODE_HIST) {
+		/* The reader can return, close and have this handle released the
+		 * moment the kernel has the reply, before fuse_reply_buf returns:
+		 * reply from a copy, not from h->buf. */
 		size_t o = (size_t)off;
-		fuse_reply_buf(req, o < h->len ? h->buf + o : NULL,
-			       o < h->len ? (h->len - o < size ? h->len - o : size) : 0);
+		size_t n = o < h->len ? (h->len - o < size ? h->len - o : size) : 0;
+		char *copy = n ? malloc(n) : NULL;
+		if (n && !copy) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		if (n)
+			memcpy(copy, h->buf + o, n);
+		fuse_reply_buf(req, copy, n);
+		free(copy);
 		return;
 	}
 	pthread_mutex_lock(&h->lock);
@@ -578,6 +594,15 @@ void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	free(name);
 	fs_unref_open(fs, n);
+	fs_closed(fs, &h->link);
 	handle_free(h);
 	fuse_reply_err(req, 0);
+}
+
+void fs_handle_abandon(struct cfgfs_fs *fs, struct handle *h)
+{
+	if (h->node->kind == NODE_CTL && h->node->ctl == CTL_EVENTS && h->ph)
+		fuse_pollhandle_destroy(h->ph);
+	cfgfs_live_stage_drop(fs->live, &h->stage);
+	handle_free(h);
 }

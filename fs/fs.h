@@ -83,7 +83,15 @@ struct node {
 	struct node *hnext;
 };
 
+/* Every open file and directory is on one list, so that what the kernel
+ * never released (an unmount with releases in flight) is freed at the end. */
+struct open_link {
+	struct open_link *prev, *next;
+	bool is_dir;
+};
+
 struct handle {
+	struct open_link link; /* first: the list holds handles and dir handles */
 	pthread_mutex_t lock; /* serializes staging, save and release */
 	struct node *node;
 	int fd;                  /* live file (reads, copy source), or a scratch file */
@@ -114,6 +122,7 @@ struct dir_entry {
 };
 
 struct dir_handle {
+	struct open_link link;
 	struct dir_entry *v;
 	size_t n;
 };
@@ -126,6 +135,8 @@ struct cfgfs_fs {
 	pthread_cond_t readers_gone; /* a node's cached_readers fell; with tree_lock */
 	struct node root;
 	struct node ctl_dir, ctl_errors, ctl_status, ctl_metrics, ctl_events, ctl_rejected;
+	pthread_mutex_t open_lock; /* the open list */
+	struct open_link opened;   /* list head */
 	pthread_mutex_t ev_lock;    /* event streams, waiting reads, polls */
 	struct handle *ev_handles;  /* open .cfgfs/events streams */
 	struct ev_wait *ev_waiters; /* reads waiting for the next revision */
@@ -134,6 +145,13 @@ struct cfgfs_fs {
 	struct cfgfs_history *history;
 	struct node *hash[FS_HASH_BUCKETS];
 };
+
+/* inode.c: the open list */
+void fs_opened(struct cfgfs_fs *fs, struct open_link *l, bool is_dir);
+void fs_closed(struct cfgfs_fs *fs, struct open_link *l);
+/* Free what is still open at the end: set by file_ops.c and dir_ops.c. */
+void fs_handle_abandon(struct cfgfs_fs *fs, struct handle *h);
+void fs_dir_abandon(struct dir_handle *d);
 
 /* inode.c */
 int fs_init(struct cfgfs_fs *fs, struct cfgfs_live *live, struct cfgfs_log *log);

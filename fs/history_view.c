@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,6 +238,40 @@ static void dir_attr(struct cfgfs_fs *fs, struct stat *st, mode_t mode)
 	st->st_atim = st->st_ctim = st->st_mtim;
 }
 
+/*
+ * files/PATH/N shows a version outside the directories that held it, so it
+ * takes their closure on: a class (owner, group, others) that could not
+ * search every directory above PATH at revision N loses its bits on the
+ * version too. Conservative: it may lock out someone who had access
+ * through another class, never the reverse.
+ */
+static int close_like_parents(struct cfgfs_history *h, uint64_t rev, const char *path,
+			      struct stat *st)
+{
+	char *dir = strdup(path);
+	if (!dir)
+		return -ENOMEM;
+	mode_t keep = 07777;
+	for (char *slash = strrchr(dir, '/'); slash; slash = strrchr(dir, '/')) {
+		*slash = '\0';
+		struct stat d;
+		if (cfgfs_history_stat(h, rev, dir, &d) < 0)
+			continue;
+		bool other = d.st_mode & S_IXOTH;
+		bool group = d.st_gid == st->st_gid ? (d.st_mode & S_IXGRP) : other;
+		bool owner = d.st_uid == st->st_uid ? (d.st_mode & S_IXUSR) : other;
+		if (!other)
+			keep &= ~(mode_t)S_IRWXO;
+		if (!group)
+			keep &= ~(mode_t)S_IRWXG;
+		if (!owner)
+			keep &= ~(mode_t)S_IRWXU;
+	}
+	free(dir);
+	st->st_mode = (st->st_mode & S_IFMT) | (st->st_mode & keep);
+	return 0;
+}
+
 int fs_hist_stat(struct cfgfs_fs *fs, struct node *n, struct stat *st)
 {
 	struct cfgfs_history *h = fs->history;
@@ -283,12 +318,28 @@ int fs_hist_stat(struct cfgfs_fs *fs, struct node *n, struct stat *st)
 		return rc;
 	case HK_FDIR:
 		dir_attr(fs, st, S_IFDIR | 0555);
+		if (!n->fdir_file) {
+			/* a directory of files/ is as closed as that directory is now */
+			struct stat now;
+			path = relpath(fs, n);
+			if (!path)
+				return -ENOMEM;
+			if (cfgfs_history_stat(h, cfgfs_history_head(h), path, &now) == 0 &&
+			    S_ISDIR(now.st_mode)) {
+				st->st_mode = S_IFDIR | (now.st_mode & 0555);
+				st->st_uid = now.st_uid;
+				st->st_gid = now.st_gid;
+			}
+			free(path);
+		}
 		return 0;
 	case HK_FVER:
 		path = relpath(fs, n->parent);
 		if (!path)
 			return -ENOMEM;
 		rc = cfgfs_history_stat(h, n->rev, path, st);
+		if (rc == 0)
+			rc = close_like_parents(h, n->rev, path, st);
 		free(path);
 		return rc;
 	}
@@ -508,6 +559,12 @@ void fs_inval_path(struct cfgfs_fs *fs, const char *path)
 			break;
 	}
 	bool last = name && strtok_r(NULL, "/", &save) == NULL;
+	/* pin both: the FORGETs these invalidations cause may come at once */
+	if (last) {
+		parent->opens++;
+		if (child)
+			child->opens++;
+	}
 	pthread_mutex_unlock(&fs->tree_lock);
 	if (last && name) {
 		struct stat st;
@@ -518,6 +575,9 @@ void fs_inval_path(struct cfgfs_fs *fs, const char *path)
 				fs_detach(fs, child);
 		}
 		fs_inval_entry(fs, parent, name);
+		if (child)
+			fs_unref_open(fs, child);
+		fs_unref_open(fs, parent);
 	}
 	free(copy);
 }

@@ -55,10 +55,39 @@ int fs_init(struct cfgfs_fs *fs, struct cfgfs_live *live, struct cfgfs_log *log)
 	fs->hist_log.hk = HK_LOG;
 	fs->hist_rollback.hk = HK_ROLLBACK;
 	fs->hist_files.hk = HK_FILES;
+	fs->opened.prev = fs->opened.next = &fs->opened;
 	int rc = pthread_mutex_init(&fs->tree_lock, NULL);
-	if (rc == 0 && (rc = pthread_cond_init(&fs->readers_gone, NULL)) != 0)
+	if (rc != 0)
+		return -rc;
+	if ((rc = pthread_cond_init(&fs->readers_gone, NULL)) != 0) {
 		pthread_mutex_destroy(&fs->tree_lock);
+		return -rc;
+	}
+	if ((rc = pthread_mutex_init(&fs->open_lock, NULL)) != 0) {
+		pthread_cond_destroy(&fs->readers_gone);
+		pthread_mutex_destroy(&fs->tree_lock);
+	}
 	return -rc;
+}
+
+void fs_opened(struct cfgfs_fs *fs, struct open_link *l, bool is_dir)
+{
+	l->is_dir = is_dir;
+	pthread_mutex_lock(&fs->open_lock);
+	l->next = fs->opened.next;
+	l->prev = &fs->opened;
+	fs->opened.next->prev = l;
+	fs->opened.next = l;
+	pthread_mutex_unlock(&fs->open_lock);
+}
+
+void fs_closed(struct cfgfs_fs *fs, struct open_link *l)
+{
+	pthread_mutex_lock(&fs->open_lock);
+	l->prev->next = l->next;
+	l->next->prev = l->prev;
+	l->prev = l->next = l;
+	pthread_mutex_unlock(&fs->open_lock);
 }
 
 static void free_node(struct node *n)
@@ -71,6 +100,16 @@ static void free_node(struct node *n)
 
 void fs_destroy(struct cfgfs_fs *fs)
 {
+	/* the session is over: nothing is released any more */
+	while (fs->opened.next != &fs->opened) {
+		struct open_link *l = fs->opened.next;
+		fs_closed(fs, l);
+		if (l->is_dir)
+			fs_dir_abandon((struct dir_handle *)l);
+		else
+			fs_handle_abandon(fs, (struct handle *)l);
+	}
+	pthread_mutex_destroy(&fs->open_lock);
 	for (size_t i = 0; i < FS_HASH_BUCKETS; i++) {
 		struct node *n = fs->hash[i];
 		while (n) {

@@ -209,9 +209,11 @@ out:
 	if (loop)
 		fuse_loop_cfg_destroy(loop);
 	cfgfs_upkeep_stop(upkeep);
+	/* in a private view the mount to remove is in the users' namespace;
+	 * libfuse then only finds the connection gone and frees its state */
 	if (mounted && orig_ns >= 0)
 		unmount_in(orig_ns, cfg->mountpoint);
-	else if (mounted)
+	if (mounted)
 		fuse_session_unmount(se);
 	if (orig_ns >= 0)
 		close(orig_ns);
@@ -222,12 +224,13 @@ out:
 	if (se)
 		fuse_session_destroy(se);
 	fuse_opt_free_args(&args);
+	/* handles the kernel never released still hold staged files */
+	if (fs_ready)
+		fs_destroy(&fs);
 	/* commits every delete still settling: an unmount loses nothing */
 	cfgfs_live_close(live);
 	if (fs.history)
 		cfgfs_history_close(fs.history);
-	if (fs_ready)
-		fs_destroy(&fs);
 	cfgfs_store_global_shutdown();
 	cfgfs_log_destroy(&log);
 	return status;

@@ -252,9 +252,15 @@ class Mount:
         problems = []
         if self.proc.returncode != 0:
             problems.append(f'cfgfs exited with status {self.proc.returncode}')
-        bad = log_problems(self.log())
+        text = self.log()
+        bad = log_problems(text)
         if bad:
             problems.append('the daemon logged errors:\n' + '\n'.join(bad))
+            # a sanitizer report is only useful whole: stack and allocation site
+            start = next((i for i, l in enumerate(text.splitlines())
+                          if any(p in l for p in SANITIZER_PATTERNS)), None)
+            if start is not None:
+                problems.append('\n'.join(text.splitlines()[start:start + 80]))
         if (self.gitdir / 'HEAD').exists():
             r = subprocess.run(['git', '--git-dir', str(self.gitdir), 'fsck', '--full',
                                 '--no-progress'], capture_output=True, text=True,
