@@ -18,6 +18,7 @@
 #include "backend/live.h"
 #include "backend/log.h"
 #include "backend/store.h"
+#include "backend/verdict.h"
 #include "fs/fs.h"
 #include "fs/ops.h"
 #include "history/history.h"
@@ -266,6 +267,15 @@ int main(int argc, char **argv)
 		cfgfs_cmdline_free(&cfg);
 		return 1;
 	}
+	/* a schema the policy names must load before anything is mounted */
+	struct cfgfs_verdict *verdict = NULL;
+	if (cfgfs_verdict_new(&verdict, policy, cfg.max_file_size, err, sizeof(err)) < 0) {
+		fprintf(stderr, "cfgfs: %s\n", err);
+		cfgfs_policy_free(policy);
+		cfgfs_cmdline_free(&cfg);
+		return 2;
+	}
+	cfgfs_verdict_free(verdict);
 	int status = serve(&cfg, policy, argv[0]);
 	cfgfs_policy_free(policy);
 	cfgfs_cmdline_free(&cfg);
