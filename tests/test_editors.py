@@ -342,6 +342,9 @@ class Tmux:
     def kill(self):
         if self.started:
             self.cmd('kill-server', check=False)
+            # a dead server leaves its socket file behind
+            d = Path(os.environ.get('TMUX_TMPDIR', '/tmp')) / f'tmux-{os.getuid()}'
+            (d / self.sock).unlink(missing_ok=True)
 
 
 @pytest.fixture
