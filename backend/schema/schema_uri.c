@@ -85,10 +85,12 @@ static void remove_dot_segments(char *buf)
 			in += strlen(in);
 		} else {
 			/* Move the first segment, with its leading '/', to the output. */
-			size_t n = 1 + strcspn(in + 1, "/");
-
+			/* (a loop, not strcspn: gcc 12 cannot see that in[1] exists) */
+			size_t n = 1;
 			if (*in != '/')
-				n = strcspn(in, "/");
+				n = 0;
+			while (in[n] != '\0' && in[n] != '/')
+				n++;
 			memmove(out, in, n);
 			out += n;
 			in += n;
