@@ -268,11 +268,14 @@ int cfgfs_live_save(struct cfgfs_live *l, const char *path, struct cfgfs_stage *
 	struct stat sb;
 	char *buf = NULL;
 	int rc = load_and_check(l, path, st->fd, &sb, &buf, who);
-	if (rc < 0)
+	if (rc < 0) {
+		live_keep_old(l, path);
 		return rc;
+	}
 	struct cfgfs_edit e = {.kind = CFGFS_EDIT_PUT, .path = path, .data = buf,
 			       .len = (size_t)sb.st_size};
 	meta_of(&e.meta, &sb);
+	struct cfgfs_revision rev = {0};
 	pthread_mutex_lock(&l->save_lock);
 	bool existed = live_settle_take(l, path) || cfgfs_store_has(l->store, path, NULL);
 	/* name the staged file after its target first, so that a crash between
@@ -284,7 +287,7 @@ int cfgfs_live_save(struct cfgfs_live *l, const char *path, struct cfgfs_stage *
 	if (l->cfg->fsync && fsync(st->fd) < 0)
 		rc = -errno;
 	if (rc == 0)
-		rc = live_commit(l, &e, 1, who, existed ? "modify" : "create", path, NULL);
+		rc = live_commit(l, &e, 1, who, existed ? "modify" : "create", path, &rev);
 	if (rc == 0 && renameat(l->rootfd, staged, l->rootfd, path) < 0) {
 		rc = -errno;
 		cfgfs_log(l->log, CFGFS_ERROR, "publish", "path", path, "error", strerror(errno),
@@ -295,10 +298,19 @@ int cfgfs_live_save(struct cfgfs_live *l, const char *path, struct cfgfs_stage *
 	else if (journaled)
 		(void)renameat(l->rootfd, journal, l->rootfd, st->name);
 	pthread_mutex_unlock(&l->save_lock);
-	if (rc == 0)
-		cfgfs_rejects_clear(&l->rejects, path);
+	if (rc == 0 && rev.number)
+		cfgfs_rejects_clear(&l->rejects, path); /* only a real new version clears */
 	free(buf);
 	return rc;
+}
+
+void live_keep_old(struct cfgfs_live *l, const char *path)
+{
+	/* A refused save of a path whose delete was pending (install, git
+	 * checkout, mv unlink it first): the old version comes back. */
+	pthread_mutex_lock(&l->save_lock);
+	(void)live_settle_take(l, path);
+	pthread_mutex_unlock(&l->save_lock);
 }
 
 int live_publish_name(char *out, size_t size, const char *path)
@@ -411,18 +423,21 @@ static int rename_into(struct cfgfs_live *l, const char *from, const char *to,
 	}
 	int rc = load_and_check(l, to, fd, &sb, &buf, who);
 	close(fd);
-	if (rc < 0)
+	if (rc < 0) {
+		live_keep_old(l, to);
 		return rc;
+	}
 	struct cfgfs_edit e = {.kind = CFGFS_EDIT_PUT, .path = to, .data = buf,
 			       .len = (size_t)sb.st_size};
 	meta_of(&e.meta, &sb);
+	struct cfgfs_revision rev = {0};
 	pthread_mutex_lock(&l->save_lock);
 	bool existed = live_settle_take(l, to) || cfgfs_store_has(l->store, to, NULL);
-	rc = live_commit(l, &e, 1, who, existed ? "modify" : "create", to, NULL);
+	rc = live_commit(l, &e, 1, who, existed ? "modify" : "create", to, &rev);
 	if (rc == 0 && renameat(l->rootfd, from, l->rootfd, to) < 0)
 		rc = -errno;
 	pthread_mutex_unlock(&l->save_lock);
-	if (rc == 0)
+	if (rc == 0 && rev.number)
 		cfgfs_rejects_clear(&l->rejects, to);
 	free(buf);
 	return rc;
@@ -669,6 +684,13 @@ int cfgfs_live_setmeta(struct cfgfs_live *l, const char *path, uint32_t mode, ui
 	if (rc == 0 && !scratch) {
 		struct cfgfs_edit e = {.kind = CFGFS_EDIT_META, .path = path};
 		meta_of(&e.meta, &st);
+		/* a chmod or chown changes mode and owner, not the recorded mtime:
+		 * one that changes nothing makes no revision */
+		struct cfgfs_meta old;
+		if (cfgfs_store_has(l->store, path, &old)) {
+			e.meta.mtime_sec = old.mtime_sec;
+			e.meta.mtime_nsec = old.mtime_nsec;
+		}
 		rc = live_commit(l, &e, 1, who, mode != UINT32_MAX ? "chmod" : "chown",
 				 path[0] ? path : ".", NULL);
 	}
@@ -681,6 +703,16 @@ int cfgfs_live_utimens(struct cfgfs_live *l, const char *path, const struct time
 {
 	return utimensat(l->rootfd, path[0] ? path : ".", tv, AT_SYMLINK_NOFOLLOW) < 0 ? -errno
 										    : 0;
+}
+
+void cfgfs_live_refuse_size(struct cfgfs_live *l, const char *path, uint64_t size,
+			    const struct cfgfs_who *who)
+{
+	char msg[PATH_MAX + 128];
+	snprintf(msg, sizeof(msg), "%s: a write up to %llu bytes is over max_file_size (%zu)", path,
+		 (unsigned long long)size, l->cfg->max_file_size);
+	struct stat st = {.st_mode = S_IFREG | 0600, .st_uid = who->uid, .st_gid = who->gid};
+	reject(l, path, who, "size", msg, "", 0, &st);
 }
 
 int cfgfs_live_errors_text(struct cfgfs_live *l, char **out, size_t *len)

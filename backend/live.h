@@ -145,6 +145,11 @@ int cfgfs_live_metrics_text(struct cfgfs_live *l, uint64_t events_readers, char 
 /* Hook states for .cfgfs/status: up to MAX, returns the count. */
 size_t cfgfs_live_hook_states(struct cfgfs_live *l, struct cfgfs_hook_state *out, size_t max);
 
+/* A write that would take PATH past max_file_size (the writer gets EFBIG):
+ * counted and reported like any refusal. */
+void cfgfs_live_refuse_size(struct cfgfs_live *l, const char *path, uint64_t size,
+			    const struct cfgfs_who *who);
+
 /* The .cfgfs/errors text; caller frees. */
 int cfgfs_live_errors_text(struct cfgfs_live *l, char **out, size_t *len);
 void cfgfs_live_stats(struct cfgfs_live *l, struct cfgfs_live_stats *out);

@@ -77,6 +77,9 @@ int live_check_content(struct cfgfs_live *l, const char *path, const char *buf, 
 /* Replay past revisions into the event log and start the hook runner. */
 int live_feed_start(struct cfgfs_live *l);
 
+/* A refused save of PATH: a pending delete of it is cancelled. */
+void live_keep_old(struct cfgfs_live *l, const char *path);
+
 /* The journal name of a save of PATH between commit and publish. */
 int live_publish_name(char *out, size_t size, const char *path);
 

@@ -456,3 +456,45 @@ void fs_inval_entry(struct cfgfs_fs *fs, struct node *parent, const char *name)
 	if (rc < 0 && rc != -ENOENT)
 		cfgfs_log(fs->log, CFGFS_WARN, "invalidate", "error", strerror(-rc), NULL);
 }
+
+struct later {
+	struct cfgfs_fs *fs;
+	struct node *parent;
+	char *name;
+};
+
+static void *inval_later(void *arg)
+{
+	struct later *l = arg;
+	fs_inval_entry(l->fs, l->parent, l->name);
+	fs_unref_open(l->fs, l->parent);
+	free(l->name);
+	free(l);
+	return NULL;
+}
+
+void fs_inval_entry_later(struct cfgfs_fs *fs, struct node *parent, const char *name)
+{
+	struct later *l = calloc(1, sizeof(*l));
+	if (!l || !(l->name = strdup(name))) {
+		free(l);
+		return;
+	}
+	l->fs = fs;
+	l->parent = parent;
+	pthread_mutex_lock(&fs->tree_lock);
+	parent->opens++; /* pinned until the notification is sent */
+	pthread_mutex_unlock(&fs->tree_lock);
+	pthread_t t;
+	pthread_attr_t attr;
+	if (pthread_attr_init(&attr) == 0 &&
+	    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
+	    pthread_create(&t, &attr, inval_later, l) == 0) {
+		pthread_attr_destroy(&attr);
+		return;
+	}
+	pthread_attr_destroy(&attr);
+	fs_unref_open(fs, parent);
+	free(l->name);
+	free(l);
+}

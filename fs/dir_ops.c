@@ -377,6 +377,10 @@ void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_
 	}
 	if (rc == 0 && c)
 		fs_move(fs, c, np, newname);
+	else if (rc == -EINVAL || rc == -EFBIG)
+		/* refused: a version of NEWNAME whose delete was pending is back,
+		 * and the kernel may hold a negative entry for it */
+		fs_inval_entry_later(fs, np, newname);
 	free(from);
 	free(to);
 	fuse_reply_err(req, -rc);

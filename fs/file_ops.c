@@ -135,6 +135,9 @@ int fs_save_handle(struct cfgfs_fs *fs, struct handle *h, const struct cfgfs_who
 		rc = cfgfs_live_save(fs->live, path, &h->stage, who);
 	}
 	h->dirty = false;
+	/* a refusal sticks until the next write: emacs ignores EINVAL from
+	 * fsync (it reads it as "no fsync here") and trusts close */
+	h->refused = rc == -EINVAL || rc == -EFBIG;
 	forget_owners(h);
 	if (rc == 0 && !detached && h->stage.fd >= 0 && h->stage.name[0] == '\0') {
 		/* published: the staged file is now the live file */
@@ -489,6 +492,15 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 		return;
 	}
 	if ((size_t)off + size > cfgfs_live_max_file_size(fs->live) && !h->scratch) {
+		if (!h->too_big) {
+			struct cfgfs_who who;
+			char *path = fs_path(fs, h->node);
+			fs_who(req, &who);
+			if (path)
+				cfgfs_live_refuse_size(fs->live, path, (uint64_t)off + size, &who);
+			free(path);
+			h->too_big = true;
+		}
 		fuse_reply_err(req, EFBIG);
 		return;
 	}
@@ -516,6 +528,7 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 	}
 	if (rc == 0 && !h->scratch) {
 		h->dirty = h->wrote = true;
+		h->refused = false;
 		note_owner(h, fi);
 	}
 	pthread_mutex_unlock(&h->lock);
@@ -536,6 +549,8 @@ void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	pthread_mutex_lock(&h->lock);
 	if (!h->scratch && h->dirty && owner_wrote(h, fi->lock_owner))
 		rc = fs_save_handle(fs, h, &who);
+	else if (!h->scratch && h->refused)
+		rc = -EINVAL;
 	pthread_mutex_unlock(&h->lock);
 	fuse_reply_err(req, -rc);
 }

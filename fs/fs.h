@@ -101,6 +101,8 @@ struct handle {
 	struct cfgfs_who who; /* who opened it: the author of a save at release */
 	bool wrote;     /* any write or truncate reached it */
 	bool cached;    /* a reader using the page cache (counted in the node) */
+	bool refused;   /* its last save was refused and nothing was written since */
+	bool too_big;   /* a write past max_file_size was already reported */
 	bool drained;   /* a writer that waited for cached readers to finish */
 	bool scratch;   /* passthrough, never committed */
 	bool dirty;     /* staged bytes not committed */
@@ -184,6 +186,9 @@ int fs_do_lookup(struct cfgfs_fs *fs, struct node *parent, const char *name,
 void fs_inval_inode(struct cfgfs_fs *fs, struct node *n);
 double fs_attr_timeout(struct cfgfs_fs *fs, struct node *n, struct handle *h);
 void fs_inval_entry(struct cfgfs_fs *fs, struct node *parent, const char *name);
+/* The same from another thread, for handlers that run under the kernel's
+ * directory locks (rename): the notification would wait for them. */
+void fs_inval_entry_later(struct cfgfs_fs *fs, struct node *parent, const char *name);
 
 /* ctl.c */
 int fs_ctl_lookup(struct cfgfs_fs *fs, struct node *parent, const char *name, struct node **out);
@@ -205,6 +210,8 @@ int fs_hist_write(struct cfgfs_fs *fs, struct node *n, const char *buf, size_t s
 void fs_hist_refresh(struct cfgfs_fs *fs);
 /* Drop the kernel's cached view of tree PATH (after a rollback). */
 void fs_inval_path(struct cfgfs_fs *fs, const char *path);
+/* backend/live's publish callback (a hook's revert): drop PATH's cache. */
+void fs_published(void *arg, const char *path);
 
 /* events_view.c: .cfgfs/events, a stream of committed revisions */
 struct ev_wait;

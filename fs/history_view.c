@@ -542,6 +542,13 @@ void fs_hist_refresh(struct cfgfs_fs *fs)
 			  "errno", strerror(-rc), NULL);
 }
 
+void fs_published(void *arg, const char *path)
+{
+	struct cfgfs_fs *fs = arg;
+	fs_inval_path(fs, path);
+	fs_hist_refresh(fs);
+}
+
 void fs_inval_path(struct cfgfs_fs *fs, const char *path)
 {
 	char *copy = strdup(path);

@@ -164,6 +164,7 @@ static int serve(struct cfgfs_config *cfg, struct cfgfs_policy *policy, const ch
 		goto out;
 	}
 	cfgfs_live_set_changes(live, fs_events_changes, fs.history);
+	cfgfs_live_on_publish(live, fs_published, &fs);
 	if (fs_events_init(&fs) < 0)
 		goto out;
 	events_ready = true;
