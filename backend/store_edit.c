@@ -22,19 +22,49 @@ struct editor {
 	git_repository *repo;
 	git_tree *base;
 	git_tree_update *removes, *upserts;
-	size_t nremoves, nupserts;
+	size_t nremoves, nupserts, capupserts;
 	char **owned; /* path strings the updates point at */
-	size_t nowned;
+	size_t nowned, capowned;
 	struct dirmeta *dirs;
-	size_t ndirs;
+	size_t ndirs, capdirs;
+	char **removed; /* paths this batch removes: their old meta is gone */
+	size_t nremoved, capremoved;
 };
+
+static int grow(void **v, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return 0;
+	size_t c = *cap ? *cap : 16;
+	while (c < need)
+		c *= 2;
+	void *nv = realloc(*v, c * size);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = c;
+	return 0;
+}
 
 static char *own(struct editor *ed, char *s)
 {
-	if (!s)
+	if (!s || grow((void **)&ed->owned, &ed->capowned, ed->nowned + 1, sizeof(*ed->owned)) < 0) {
+		free(s);
 		return NULL;
+	}
 	ed->owned[ed->nowned++] = s;
 	return s;
+}
+
+/* The next upsert slot, or NULL when out of memory. */
+static git_tree_update *new_upsert(struct editor *ed)
+{
+	if (grow((void **)&ed->upserts, &ed->capupserts, ed->nupserts + 1,
+		 sizeof(*ed->upserts)) < 0)
+		return NULL;
+	git_tree_update *u = &ed->upserts[ed->nupserts];
+	memset(u, 0, sizeof(*u));
+	return u;
 }
 
 static void split(const char *path, char **dir, const char **name)
@@ -44,13 +74,31 @@ static void split(const char *path, char **dir, const char **name)
 	*name = slash ? slash + 1 : path;
 }
 
+static bool under(const char *path, const char *top);
+
+static bool removed_here(const struct editor *ed, const char *dir)
+{
+	for (size_t i = 0; i < ed->nremoved; i++)
+		if (under(dir, ed->removed[i]))
+			return true;
+	return false;
+}
+
 static struct dirmeta *dir_get(struct editor *ed, const char *dir, int *rc)
 {
 	for (size_t i = 0; i < ed->ndirs; i++)
 		if (strcmp(ed->dirs[i].dir, dir) == 0) {
-			ed->dirs[i].dropped = false;
+			if (ed->dirs[i].dropped) {
+				/* removed earlier in this batch, made again: starts empty */
+				cfgfs_meta_dir_free(&ed->dirs[i].md);
+				ed->dirs[i].dropped = false;
+			}
 			return &ed->dirs[i];
 		}
+	if (grow((void **)&ed->dirs, &ed->capdirs, ed->ndirs + 1, sizeof(*ed->dirs)) < 0) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
 	struct dirmeta *dm = &ed->dirs[ed->ndirs];
 	memset(dm, 0, sizeof(*dm));
 	dm->dir = strdup(dir);
@@ -58,13 +106,51 @@ static struct dirmeta *dir_get(struct editor *ed, const char *dir, int *rc)
 		*rc = -ENOMEM;
 		return NULL;
 	}
-	*rc = store_meta_load(ed->repo, ed->base, dir, &dm->md);
+	*rc = removed_here(ed, dir) ? 0 : store_meta_load(ed->repo, ed->base, dir, &dm->md);
 	if (*rc < 0) {
 		free(dm->dir);
 		return NULL;
 	}
 	ed->ndirs++;
 	return dm;
+}
+
+/* Give directory P a meta blob if the base tree has none for it. */
+static int ensure_one(struct editor *ed, const char *p)
+{
+	bool has = false;
+	if (ed->base && !removed_here(ed, p)) {
+		char *blob = NULL;
+		git_tree_entry *e = NULL;
+		if (asprintf(&blob, "%s%s%s", p, p[0] ? "/" : "", CFGFS_META_NAME) < 0)
+			return -ENOMEM;
+		has = git_tree_entry_bypath(&e, ed->base, blob) == 0;
+		git_tree_entry_free(e);
+		free(blob);
+	}
+	int rc = 0;
+	if (!has)
+		(void)dir_get(ed, p, &rc);
+	return rc;
+}
+
+/* Every directory from the root down to DIR holds a meta blob, also those
+ * git creates implicitly for a path in a new directory. */
+static int ensure_ancestors(struct editor *ed, const char *dir)
+{
+	char *p = strdup(dir);
+	if (!p)
+		return -ENOMEM;
+	int rc = ensure_one(ed, "");
+	for (char *slash = strchr(p, '/'); rc == 0 && slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		rc = ensure_one(ed, p);
+		*slash = '/';
+	}
+	if (rc == 0 && p[0])
+		rc = ensure_one(ed, p);
+	free(p);
+	return rc;
 }
 
 static bool under(const char *path, const char *top)
@@ -78,6 +164,12 @@ static void drop_dirs_under(struct editor *ed, const char *top)
 	for (size_t i = 0; i < ed->ndirs; i++)
 		if (under(ed->dirs[i].dir, top))
 			ed->dirs[i].dropped = true;
+	char *copy = strdup(top);
+	if (copy && grow((void **)&ed->removed, &ed->capremoved, ed->nremoved + 1,
+			 sizeof(*ed->removed)) == 0)
+		ed->removed[ed->nremoved++] = copy;
+	else
+		free(copy);
 }
 
 static git_filemode_t filemode_of(uint32_t mode)
@@ -97,7 +189,8 @@ static int set_entry_meta(struct editor *ed, const char *path, const struct cfgf
 	split(path, &dir, &name);
 	if (!dir)
 		return -ENOMEM;
-	struct dirmeta *dm = dir_get(ed, dir, &rc);
+	rc = ensure_ancestors(ed, dir);
+	struct dirmeta *dm = rc == 0 ? dir_get(ed, dir, &rc) : NULL;
 	if (dm)
 		rc = cfgfs_meta_set(&dm->md, name, m);
 	free(dir);
@@ -122,11 +215,13 @@ static int drop_entry_meta(struct editor *ed, const char *path)
 static int edit_put(struct editor *ed, const struct cfgfs_edit *e, char *err, size_t errlen)
 {
 	if (S_ISDIR(e->meta.mode)) {
-		int rc = 0;
-		struct dirmeta *dm = dir_get(ed, e->path, &rc);
+		int rc = ensure_ancestors(ed, e->path);
+		struct dirmeta *dm = rc == 0 ? dir_get(ed, e->path, &rc) : NULL;
 		return dm ? cfgfs_meta_set(&dm->md, ".", &e->meta) : rc;
 	}
-	git_tree_update *u = &ed->upserts[ed->nupserts];
+	git_tree_update *u = new_upsert(ed);
+	if (!u)
+		return -ENOMEM;
 	if (git_blob_create_from_buffer(&u->id, ed->repo, e->data, e->len) < 0)
 		return store_git_fail(err, errlen, "write a blob");
 	u->action = GIT_TREE_UPDATE_UPSERT;
@@ -159,7 +254,9 @@ static int edit_move(struct editor *ed, const struct cfgfs_edit *e, char *err, s
 		return -ENOENT;
 	}
 	git_filemode_t fm = git_tree_entry_filemode(te);
-	git_tree_update *u = &ed->upserts[ed->nupserts];
+	git_tree_update *u = new_upsert(ed);
+	if (!u)
+		return -ENOMEM;
 	git_oid_cpy(&u->id, git_tree_entry_id(te));
 	git_tree_entry_free(te);
 	u->action = GIT_TREE_UPDATE_UPSERT;
@@ -179,8 +276,8 @@ static int edit_move(struct editor *ed, const struct cfgfs_edit *e, char *err, s
 static int edit_meta(struct editor *ed, const struct cfgfs_edit *e, char *err, size_t errlen)
 {
 	if (S_ISDIR(e->meta.mode)) {
-		int rc = 0;
-		struct dirmeta *dm = dir_get(ed, e->path, &rc);
+		int rc = ensure_ancestors(ed, e->path);
+		struct dirmeta *dm = rc == 0 ? dir_get(ed, e->path, &rc) : NULL;
 		return dm ? cfgfs_meta_set(&dm->md, ".", &e->meta) : rc;
 	}
 	git_tree_entry *te = NULL;
@@ -188,7 +285,9 @@ static int edit_meta(struct editor *ed, const struct cfgfs_edit *e, char *err, s
 		snprintf(err, errlen, "'%s' is not in the store", e->path);
 		return -ENOENT;
 	}
-	git_tree_update *u = &ed->upserts[ed->nupserts];
+	git_tree_update *u = new_upsert(ed);
+	if (!u)
+		return -ENOMEM;
 	git_oid_cpy(&u->id, git_tree_entry_id(te));
 	git_tree_entry_free(te);
 	u->action = GIT_TREE_UPDATE_UPSERT;
@@ -219,7 +318,11 @@ static int add_meta_blobs(struct editor *ed, char *err, size_t errlen)
 		int rc = cfgfs_meta_format(&buf, &len, &dm->md);
 		if (rc < 0)
 			return rc;
-		git_tree_update *u = &ed->upserts[ed->nupserts];
+		git_tree_update *u = new_upsert(ed);
+		if (!u) {
+			free(buf);
+			return -ENOMEM;
+		}
 		rc = git_blob_create_from_buffer(&u->id, ed->repo, buf, len);
 		free(buf);
 		if (rc < 0)
@@ -288,10 +391,7 @@ int store_apply_edits(git_repository *repo, git_tree *base, const struct cfgfs_e
 	int rc = -ENOMEM;
 	/* each edit makes at most two updates, one path and two meta dirs */
 	ed.removes = calloc(n + 1, sizeof(*ed.removes));
-	ed.upserts = calloc(4 * n + 1, sizeof(*ed.upserts));
-	ed.owned = calloc(6 * n + 1, sizeof(*ed.owned));
-	ed.dirs = calloc(3 * n + 1, sizeof(*ed.dirs));
-	if (ed.removes && ed.upserts && ed.owned && ed.dirs)
+	if (ed.removes)
 		rc = build(&ed, edits, n, out, err, errlen);
 	for (size_t i = 0; i < ed.nowned; i++)
 		free(ed.owned[i]);
@@ -299,6 +399,9 @@ int store_apply_edits(git_repository *repo, git_tree *base, const struct cfgfs_e
 		free(ed.dirs[i].dir);
 		cfgfs_meta_dir_free(&ed.dirs[i].md);
 	}
+	for (size_t i = 0; i < ed.nremoved; i++)
+		free(ed.removed[i]);
+	free(ed.removed);
 	free(ed.removes);
 	free(ed.upserts);
 	free(ed.owned);
