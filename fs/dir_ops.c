@@ -301,7 +301,7 @@ void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mod
 	fuse_reply_err(req, EPERM);
 }
 
-/* The attached child NAME of P, with a reference held by the caller's lock. */
+/* The attached child NAME of P (the kernel holds it for the call in progress). */
 static struct node *child_of(struct cfgfs_fs *fs, struct node *p, const char *name, bool *pending)
 {
 	pthread_mutex_lock(&fs->tree_lock);

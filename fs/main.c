@@ -29,6 +29,7 @@
 
 #define MAIN_MAX_THREADS 64
 #define MAIN_ERR_MAX 1024
+#define MAIN_DEAD_MOUNTS 2 /* SOURCE and MOUNTPOINT */
 
 static int build_fuse_args(struct fuse_args *args, const struct cfgfs_config *cfg,
 			   const char *argv0)
@@ -244,7 +245,20 @@ int main(int argc, char **argv)
 		return cfgfs_check_main(argc - 1, argv + 1);
 	struct cfgfs_config cfg;
 	char err[MAIN_ERR_MAX];
-	if (cfgfs_cmdline_parse(&cfg, argc, argv, err, sizeof(err)) < 0) {
+	int prc = cfgfs_cmdline_parse(&cfg, argc, argv, err, sizeof(err));
+	for (int tries = 0; prc == -ENOTCONN && tries < MAIN_DEAD_MOUNTS; tries++) {
+		/* a daemon killed mid-save leaves its mount behind, dead: clear
+		 * it (the store and SOURCE are reconciled at this mount) */
+		if (umount2(err, MNT_DETACH) < 0) {
+			fprintf(stderr, "cfgfs: %s is the dead mount of an earlier cfgfs and cannot be "
+					"unmounted here (%s); run: fusermount3 -u -z %s\n",
+				err, strerror(errno), err);
+			return 2;
+		}
+		fprintf(stderr, "cfgfs: cleared the dead mount at %s\n", err);
+		prc = cfgfs_cmdline_parse(&cfg, argc, argv, err, sizeof(err));
+	}
+	if (prc < 0) {
 		fprintf(stderr, "cfgfs: %s\n", err);
 		return 2;
 	}

@@ -2,6 +2,7 @@
 #include "mountopts/cmdline.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -180,10 +181,29 @@ static int parse_opt_list(struct cfgfs_config *cfg, const char *list, char *err,
 static int canonical_dir(char **out, const char *path, const char *what, char *err, size_t errlen)
 {
 	char *real = realpath(path, NULL);
+	if (!real && errno == ENOTCONN) {
+		/* the dead mount of a cfgfs that was killed: name it exactly */
+		snprintf(err, errlen, "%s", path);
+		return -ENOTCONN;
+	}
 	if (!real)
 		return fail(err, errlen, "%s '%s': %s", what, path, strerror(errno));
 	struct stat st;
-	if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	int rc = stat(real, &st);
+	if (rc == 0) {
+		/* a dead FUSE mount can still answer stat from the kernel */
+		int fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0)
+			close(fd);
+		else if (errno == ENOTCONN)
+			rc = -1;
+	}
+	if (rc < 0 && errno == ENOTCONN) {
+		snprintf(err, errlen, "%s", real);
+		free(real);
+		return -ENOTCONN;
+	}
+	if (rc < 0 || !S_ISDIR(st.st_mode)) {
 		free(real);
 		return fail(err, errlen, "%s '%s' is not a directory", what, path);
 	}

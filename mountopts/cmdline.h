@@ -42,7 +42,9 @@ struct cfgfs_config {
 	size_t n_fuse_opts;
 };
 
-/* Parse argv. 0, or -EINVAL with a one-line reason in err. */
+/* Parse argv. 0, or -EINVAL with a one-line reason in err; -ENOTCONN with
+ * just the path in err when SOURCE or MOUNTPOINT is a dead FUSE mount (a
+ * daemon that was killed): the caller may clear it and parse again. */
 int cfgfs_cmdline_parse(struct cfgfs_config *out, int argc, char **argv, char *err, size_t errlen);
 
 void cfgfs_cmdline_free(struct cfgfs_config *cfg);
