@@ -2,6 +2,7 @@
 #include "backend/meta.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,18 +115,34 @@ int cfgfs_meta_parse(struct cfgfs_meta_dir *out, const char *buf, size_t len)
 			rc = -EINVAL;
 			goto fail;
 		}
-		char line[64];
-		unsigned mode, uid, gid;
-		long long sec;
-		int nsec, used = 0;
-		size_t head = (size_t)(nl - p) < sizeof(line) - 1 ? (size_t)(nl - p) : sizeof(line) - 1;
-		memcpy(line, p, head);
-		line[head] = '\0';
-		if (sscanf(line, "%o %u %u %lld %d %n", &mode, &uid, &gid, &sec, &nsec, &used) != 5 ||
-		    used == 0) {
+		/* "<mode-octal> <uid> <gid> <sec> <nsec> <name>": parsed by hand,
+		 * a directory's blob is read on every commit that touches it */
+		unsigned long long f[5];
+		const char *q = p;
+		bool ok = true;
+		for (int k = 0; k < 5 && ok; k++) {
+			int base = k == 0 ? 8 : 10;
+			bool neg = k == 3 && *q == '-';
+			if (neg)
+				q++;
+			unsigned long long v = 0;
+			const char *start = q;
+			while (q < nl && *q >= '0' && *q < (base == 8 ? '8' : ':')) {
+				v = v * (unsigned)base + (unsigned)(*q - '0');
+				q++;
+			}
+			ok = q > start && q < nl && *q == ' ';
+			f[k] = neg ? (unsigned long long)(-(long long)v) : v;
+			q++;
+		}
+		if (!ok) {
 			rc = -EINVAL;
 			goto fail;
 		}
+		unsigned mode = (unsigned)f[0], uid = (unsigned)f[1], gid = (unsigned)f[2];
+		long long sec = (long long)f[3];
+		int nsec = (int)f[4];
+		size_t used = (size_t)(q - p);
 		const char *n0 = p + used;
 		name = malloc((size_t)(nl - n0) + 1);
 		if (!name) {
