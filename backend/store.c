@@ -1,4 +1,6 @@
-/* store.c — see store.h. The only file besides store_import.c that speaks libgit2. */
+/* store.c — see store.h: opening, the revision list, commits and the CAS on the branch.
+ * store_edit.c builds trees from edits, store_import.c from a directory,
+ * store_tree.c reads past revisions; only these four speak libgit2 in backend/. */
 #include "backend/store.h"
 #include "backend/store_internal.h"
 

@@ -1,10 +1,11 @@
 /*
  * check.h — the `cfgfs check` subcommand: offline validation of files.
  *
- * Owns the command line `cfgfs check [--as PATH] FILE...` and its output
- * contract, for CI pipelines and pre-commit hooks. Each FILE is read (at
- * most the size limit plus one byte) and checked with exactly the syntax
- * rules a mount applies (backend/formats/validate.h). Its format comes from
+ * Owns the command line `cfgfs check [--policy FILE] [--as PATH] FILE...`
+ * and its output contract, for CI pipelines and pre-commit hooks. Each FILE
+ * is read (at most the size limit plus one byte) and judged by the same
+ * backend/verdict a mount uses: format, syntax and limits, the policy's JSON
+ * Schema and check command. Scratch names are passed. Its format comes from
  * --as PATH when given (the tree path the file would be saved as; it applies
  * to every FILE), else from FILE's own name; files of no known format are
  * only size-checked. "-" reads standard input (give --as to say its format).
@@ -17,7 +18,6 @@
  * Exit status: 0 every file passed, 1 any problem, 2 usage error (one line on
  * stderr, nothing checked) or stdout could not be written.
  *
- * `--policy FILE` applies the policy's rules (format, ignore) as a mount would.
  * Single-threaded; no globals.
  */
 #ifndef CFGFS_CHECK_H

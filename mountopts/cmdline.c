@@ -299,7 +299,7 @@ void cfgfs_cmdline_free(struct cfgfs_config *cfg)
 void cfgfs_cmdline_usage(const char *prog)
 {
 	printf("usage: %s [-f] [-d] [-o OPT[,OPT...]] SOURCE MOUNTPOINT\n"
-	       "       %s check [--as PATH] FILE...\n"
+	       "       %s check [--policy FILE] [--as PATH] FILE...\n"
 	       "       %s --version | --help\n"
 	       "\n"
 	       "Serve the configuration tree SOURCE at MOUNTPOINT (which may be SOURCE\n"
