@@ -419,13 +419,14 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
  * reader that opened before the writer reads through the page cache up to
  * that size: past the live file's end it would get zeros. Readers opening
  * while a writer exists read around the cache, so only the earlier ones
- * matter: let them finish (briefly) before the first write.
+ * matter: let them finish (up to FS_WRITER_DRAIN_MS) before the first write.
  */
 static void drain_cached_readers(struct cfgfs_fs *fs, struct handle *h)
 {
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += FS_WRITER_DRAIN_MS * 1000000L;
+	until.tv_sec += FS_WRITER_DRAIN_MS / 1000;
+	until.tv_nsec += (FS_WRITER_DRAIN_MS % 1000) * 1000000L;
 	if (until.tv_nsec >= 1000000000L) {
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;

@@ -30,8 +30,10 @@
 #define FS_HASH_BUCKETS 4096
 #define FS_MAX_OWNERS 8
 /* How long a writer's first write waits for readers that opened before it
- * and read through the page cache, whose size its writes would move. */
-#define FS_WRITER_DRAIN_MS 50
+ * and read through the page cache, whose size its writes would move. Their
+ * releases reach the daemon asynchronously: on a loaded machine (a
+ * sanitizer build in CI) 50 ms was seen to be too short. */
+#define FS_WRITER_DRAIN_MS 1000
 
 #define FS_CTL_DIR ".cfgfs"
 #define FS_HISTORY_DIR ".history"
