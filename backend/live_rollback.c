@@ -88,15 +88,12 @@ static const char *at(const char *path)
 	return path[0] ? path : ".";
 }
 
-/* rm -r of a SOURCE entry */
-static int remove_any(int rootfd, const char *path)
+/* Call FN for every entry of directory DIR ("" = the root) with its tree
+ * path and d_type; a nonzero return stops and is returned. */
+static int each_child(int rootfd, const char *dir,
+		      int (*fn)(void *arg, const char *path, unsigned char type), void *arg)
 {
-	struct stat st;
-	if (fstatat(rootfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISDIR(st.st_mode))
-		return unlinkat(rootfd, path, 0) < 0 ? -errno : 0;
-	int fd = openat(rootfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(rootfd, at(dir), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
 		if (fd >= 0)
@@ -108,14 +105,35 @@ static int remove_any(int rootfd, const char *path)
 	while (rc == 0 && (de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		char *sub = NULL;
-		if (asprintf(&sub, "%s/%s", path, de->d_name) < 0)
+		char *p = NULL;
+		if (asprintf(&p, "%s%s%s", dir, dir[0] ? "/" : "", de->d_name) < 0) {
 			rc = -ENOMEM;
-		else
-			rc = remove_any(rootfd, sub);
-		free(sub);
+			break;
+		}
+		rc = fn(arg, p, de->d_type);
+		free(p);
 	}
 	closedir(d);
+	return rc;
+}
+
+static int remove_any(int rootfd, const char *path);
+
+static int remove_child(void *arg, const char *path, unsigned char type)
+{
+	(void)type;
+	return remove_any(*(int *)arg, path);
+}
+
+/* rm -r of a SOURCE entry */
+static int remove_any(int rootfd, const char *path)
+{
+	struct stat st;
+	if (fstatat(rootfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(rootfd, path, 0) < 0 ? -errno : 0;
+	int rc = each_child(rootfd, path, remove_child, &rootfd);
 	if (rc == 0 && unlinkat(rootfd, path, AT_REMOVEDIR) < 0)
 		rc = -errno;
 	return rc;
@@ -199,42 +217,33 @@ static int place_entry(struct cfgfs_live *l, const struct rb_entry *e)
 	return set_meta(rootfd, e->path, &e->meta);
 }
 
+struct prune_arg {
+	struct cfgfs_live *l;
+	const struct rb_tree *t;
+	cfgfs_live_path_fn touched;
+	void *arg;
+};
+
 /* Remove what SOURCE has below DIR and revision N has not. */
+static int prune_child(void *arg, const char *p, unsigned char type)
+{
+	struct prune_arg *a = arg;
+	if (cfgfs_live_invisible(a->l, p) || cfgfs_live_scratch(a->l, p))
+		return 0;
+	if (!in_tree(a->t, p)) {
+		int rc = remove_any(a->l->rootfd, p);
+		if (rc == 0 && a->touched)
+			a->touched(a->arg, p);
+		return rc;
+	}
+	return type == DT_DIR ? each_child(a->l->rootfd, p, prune_child, a) : 0;
+}
+
 static int prune(struct cfgfs_live *l, const struct rb_tree *t, const char *dir,
 		 cfgfs_live_path_fn touched, void *arg)
 {
-	int fd = openat(l->rootfd, at(dir), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return -errno;
-	}
-	int rc = 0;
-	struct dirent *de;
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		char *p = NULL;
-		if (asprintf(&p, "%s%s%s", dir, dir[0] ? "/" : "", de->d_name) < 0) {
-			rc = -ENOMEM;
-			break;
-		}
-		if (cfgfs_live_invisible(l, p) || cfgfs_live_scratch(l, p)) {
-			free(p);
-			continue;
-		}
-		if (!in_tree(t, p)) {
-			rc = remove_any(l->rootfd, p);
-			if (rc == 0 && touched)
-				touched(arg, p);
-		} else if (de->d_type == DT_DIR) {
-			rc = prune(l, t, p, touched, arg);
-		}
-		free(p);
-	}
-	closedir(d);
-	return rc;
+	struct prune_arg a = {l, t, touched, arg};
+	return each_child(l->rootfd, dir, prune_child, &a);
 }
 
 static int validate_all(struct cfgfs_live *l, const struct rb_tree *t, uint64_t n,
